@@ -1,0 +1,243 @@
+#pragma once
+// The whole message protocol of a node, on one page.
+//
+// Every piece of state has exactly one owner actor; everything else asks it by
+// message. Requests between actors always carry a finite timeout and an error
+// handler (a CAF .then without one kills the requester on timeout).
+//
+//   HTTP session --(rest_request, responder)--> edge
+//   edge --> chain | mempool | peer_registry | miner | gossiper
+//   miner --> mempool (take pending) --> chain (tip, append)
+//   gossiper --> peer_registry (peers), chain (height, replace),
+//                chain_fetcher (HTTP I/O, injected), verifier (detached)
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "model/block.hpp"
+#include "model/chain.hpp"
+#include "model/peer_address.hpp"
+
+namespace dlt {
+
+// -- atoms (ours live in dlt::, CAF defines many of its own) ----------------
+
+using add_atom = caf::atom_constant<caf::atom("add")>;
+using append_atom = caf::atom_constant<caf::atom("append")>;
+using consensus_atom = caf::atom_constant<caf::atom("consensus")>;
+using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
+using height_atom = caf::atom_constant<caf::atom("height")>;
+using mine_atom = caf::atom_constant<caf::atom("mine")>;
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
+using pop_atom = caf::atom_constant<caf::atom("pop")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using replace_atom = caf::atom_constant<caf::atom("replace")>;
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
+using round_end_atom = caf::atom_constant<caf::atom("round_end")>;
+using size_atom = caf::atom_constant<caf::atom("size")>;
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+using take_atom = caf::atom_constant<caf::atom("take")>;
+using tip_atom = caf::atom_constant<caf::atom("tip")>;
+using verify_atom = caf::atom_constant<caf::atom("verify")>;
+
+// -- message types --------------------------------------------------------------
+
+/// An immutable view of the chain at one moment. `blocks_json` is the
+/// canonical "[b1, b2, ...]" list, built once per chain state and shared by
+/// every response that serves it.
+struct chain_view {
+  std::shared_ptr<const std::string> blocks_json;
+  std::uint64_t height = 0;
+  bool valid = false;
+};
+
+/// The block new blocks must build on.
+struct chain_tip {
+  std::uint64_t height = 0;
+  std::string hash;
+  bool valid = false; // the chain's validity, reported with every mine
+};
+
+using block_ptr = std::shared_ptr<const block>;
+
+/// A validated chain handed from a verifier to the chain actor (one owner).
+using chain_ptr = std::shared_ptr<chain>;
+
+/// Canonical transactions ({"data": v}) in arrival order.
+using tx_list = std::vector<std::string>;
+
+/// Answer to a mine request: the new block, or null when nothing was pending.
+struct mine_outcome {
+  block_ptr new_block;
+  bool valid = false;
+};
+
+/// Answer to a registration: every known peer and the refused inputs.
+struct register_outcome {
+  std::vector<std::string> total;
+  std::vector<std::string> invalid;
+};
+
+/// Answer to consensus (and to a replace request).
+struct consensus_outcome {
+  bool replaced = false;
+  chain_view view;
+};
+
+/// What a chain fetch from one peer gave: its body, or why there is none.
+struct fetch_result {
+  bool ok = false;
+  std::string body_or_error;
+};
+
+/// A peer's verified chain, or why it was skipped.
+struct verified_chain {
+  chain_ptr blocks; // null when skipped
+  std::string peer;
+  std::string why_skipped;
+};
+
+/// Fetches GET /chain from a peer without blocking; calls `done` exactly once
+/// (from any thread) within `deadline`. Injected into the gossiper, so the
+/// actor layer does no network I/O itself and tests can supply fakes.
+using chain_fetcher = std::function<void(
+  const peer_address& peer, std::chrono::milliseconds deadline,
+  std::function<void(fetch_result)> done)>;
+
+// -- REST edge types (no Beast here: the transport converts) -----------------
+
+struct rest_request {
+  std::string method; // "GET", "POST", ...
+  std::string path;   // target without the query string
+  std::string body;
+};
+
+/// A JSON response assembled from up to three parts, so a large shared chain
+/// body goes out without being copied: prefix + *shared + suffix.
+struct rest_response {
+  unsigned status = 200;
+  std::string prefix;
+  std::shared_ptr<const std::string> shared;
+  std::string suffix;
+  std::string allow; // Allow header for 405 answers
+};
+
+/// One-shot reply channel back to an HTTP session. If it is dropped without
+/// an answer (a lost message, an actor that died), its destructor answers
+/// 503 so that no client ever waits forever.
+class responder {
+public:
+  using callback = std::function<void(rest_response)>;
+  explicit responder(callback cb);
+  ~responder();
+  responder(const responder&) = delete;
+  responder& operator=(const responder&) = delete;
+  void respond(rest_response res);
+
+private:
+  callback cb_;
+};
+
+using responder_ptr = std::shared_ptr<responder>;
+
+// -- the actors ---------------------------------------------------------------
+
+/// Owns the ledger: the one valid chain this node holds.
+using chain_actor = caf::typed_actor<
+  /// A snapshot of the whole chain (shared bytes, no copy).
+  caf::replies_to<snapshot_atom>::with<chain_view>,
+  /// The number of blocks held.
+  caf::replies_to<height_atom>::with<std::uint64_t>,
+  /// The block a new block must link to.
+  caf::replies_to<tip_atom>::with<chain_tip>,
+  /// Appends a block built on the current tip; false when the tip has moved
+  /// since (the miner then rebuilds on the new tip).
+  caf::replies_to<append_atom, block_ptr>::with<bool>,
+  /// Adopts a validated chain when it is strictly longer than ours.
+  caf::replies_to<replace_atom, chain_ptr>::with<consensus_outcome>,
+  /// Removes the last block unless only the genesis block is left (evil).
+  caf::replies_to<pop_atom>::with<block_ptr>>;
+
+/// Owns the pending transactions.
+using mempool_actor = caf::typed_actor<
+  /// Queues one canonical transaction; answers the number pending.
+  caf::replies_to<add_atom, std::string>::with<std::uint64_t>,
+  /// Hands over every pending transaction and empties the pool.
+  caf::replies_to<take_atom>::with<tx_list>,
+  /// Puts taken transactions back in front, in order (mining failed).
+  caf::reacts_to<restore_atom, tx_list>,
+  /// The number of pending transactions.
+  caf::replies_to<size_atom>::with<std::uint64_t>>;
+
+/// Owns the set of registered peers.
+using peer_registry_actor = caf::typed_actor<
+  /// Registers addresses as given by users; answers all peers and refusals.
+  caf::replies_to<register_atom, std::vector<std::string>>::with<
+    register_outcome>,
+  /// Every registered peer, in registration order.
+  caf::replies_to<peers_atom>::with<std::vector<peer_address>>>;
+
+/// Builds blocks from the pending transactions, one mine at a time.
+using miner_actor = caf::typed_actor<
+  /// Mines every pending transaction into one block on the current tip.
+  caf::replies_to<mine_atom>::with<mine_outcome>>;
+
+/// Verifies one peer's chain off the scheduler (spawned detached per fetch).
+using verifier_actor = caf::typed_actor<
+  /// Parses and validates a GET /chain body from `peer`; chains not longer
+  /// than `min_height` are skipped before hashing.
+  caf::replies_to<verify_atom, std::string, std::string, std::uint64_t>::with<
+    verified_chain>>;
+
+/// Runs consensus: pulls every peer's chain concurrently, each bounded by
+/// the peer deadline, and hands the longest valid one to the chain actor.
+using gossiper_actor = caf::typed_actor<
+  /// One consensus round; answers whether our chain was replaced.
+  caf::replies_to<consensus_atom>::with<consensus_outcome>,
+  /// Internal: the fetch of peer `index` in round `round` finished.
+  caf::reacts_to<fetched_atom, std::uint64_t, std::uint64_t, fetch_result>,
+  /// Internal: the peer deadline of round `round` has passed.
+  caf::reacts_to<round_end_atom, std::uint64_t>>;
+
+/// Turns REST requests into actor calls (routing lives here, not in the
+/// transport, and ledger rules live in the model).
+using edge_actor = caf::typed_actor<
+  /// Serves one request; answers through the responder exactly once.
+  caf::reacts_to<rest_request, responder_ptr>>;
+
+/// The handles every request handler needs.
+struct node_actors {
+  chain_actor chain;
+  mempool_actor mempool;
+  peer_registry_actor peers;
+  miner_actor miner;
+  gossiper_actor gossiper;
+};
+
+/// How long one actor waits for another before giving up with an error.
+inline constexpr std::chrono::seconds ask_timeout{30};
+
+} // namespace dlt
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_tip)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::block_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::mine_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::register_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::consensus_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::fetch_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::verified_chain)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::peer_address)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dlt::peer_address>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::rest_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::responder_ptr)

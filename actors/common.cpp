@@ -1,0 +1,76 @@
+// Small pieces shared by all actors: the responder, logging, the clock and
+// wiring helpers.
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "actors/log.hpp"
+#include "actors/spawn.hpp"
+
+namespace dlt {
+
+responder::responder(callback cb) : cb_(std::move(cb)) {
+}
+
+responder::~responder() {
+  if (cb_) {
+    rest_response res;
+    res.status = 503;
+    res.prefix = R"({"error": "The node could not answer this request"})";
+    cb_(std::move(res));
+  }
+}
+
+void responder::respond(rest_response res) {
+  if (auto cb = std::move(cb_)) {
+    cb_ = nullptr;
+    cb(std::move(res));
+  }
+}
+
+void write_log_line(std::string_view component, const std::string& text) {
+  auto now = std::chrono::system_clock::now();
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::string line = std::string{stamp} + " [" + std::string{component}
+                     + "] " + text + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+double wall_clock_seconds() {
+  // Same arithmetic as CPython's time(): seconds + nanoseconds * 1e-9.
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+node_actors spawn_node_actors(caf::actor_system& sys, chain_fetcher fetch,
+                              std::chrono::milliseconds peer_timeout) {
+  node_actors a;
+  a.chain = spawn_chain(sys, wall_clock_seconds());
+  a.mempool = spawn_mempool(sys);
+  a.peers = spawn_peer_registry(sys);
+  a.miner = spawn_miner(sys, a.mempool, a.chain);
+  a.gossiper = spawn_gossiper(sys, a.peers, a.chain, std::move(fetch),
+                              peer_timeout);
+  return a;
+}
+
+void stop_node_actors(const node_actors& a) {
+  auto reason = caf::exit_reason::user_shutdown;
+  caf::anon_send_exit(a.gossiper, reason);
+  caf::anon_send_exit(a.miner, reason);
+  caf::anon_send_exit(a.peers, reason);
+  caf::anon_send_exit(a.mempool, reason);
+  caf::anon_send_exit(a.chain, reason);
+}
+
+} // namespace dlt

@@ -1,0 +1,142 @@
+// The miner actor: turns the pending transactions into the next block.
+//
+// Mines run one at a time (a queue of promises), so two concurrent POST /mine
+// never take the same transactions. The block is built on the tip the chain
+// actor reports; if the tip moves before the append (consensus or evil in
+// between), the block is rebuilt on the new tip with the same transactions.
+
+#include <deque>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/log.hpp"
+#include "actors/spawn.hpp"
+
+namespace dlt {
+namespace {
+
+using mine_promise = caf::typed_response_promise<mine_outcome>;
+
+struct miner_state {
+  mempool_actor mempool;
+  chain_actor chain;
+  std::deque<mine_promise> queue; // front: the mine in progress
+  bool busy = false;
+  static inline const char* name = "miner";
+};
+
+using miner_ptr = miner_actor::stateful_pointer<miner_state>;
+
+/// A tip that keeps moving under us this often means something is wrong.
+constexpr int max_attempts = 100;
+
+void start_next(miner_ptr self);
+
+void finish(miner_ptr self, mine_outcome outcome) {
+  self->state.queue.front().deliver(std::move(outcome));
+  self->state.queue.pop_front();
+  start_next(self);
+}
+
+void fail(miner_ptr self, const caf::error& err) {
+  log("miner", "mining failed: ", self->system().render(err));
+  self->state.queue.front().deliver(err);
+  self->state.queue.pop_front();
+  start_next(self);
+}
+
+void give_back(miner_ptr self, tx_list txs) {
+  self->send(self->state.mempool, restore_atom::value, std::move(txs));
+}
+
+void try_append(miner_ptr self, tx_list txs, int attempt) {
+  self->request(self->state.chain, ask_timeout, tip_atom::value)
+    .then(
+      [self, txs, attempt](const chain_tip& tip) mutable {
+        if (!tip.valid) {
+          // As the reference: never build on an invalid chain.
+          give_back(self, std::move(txs));
+          finish(self, mine_outcome{nullptr, false});
+          return;
+        }
+        auto b = std::make_shared<const block>(
+          seal_block(tip.height + 1, tip.hash, wall_clock_seconds(), txs));
+        self->request(self->state.chain, ask_timeout, append_atom::value, b)
+          .then(
+            [self, b, txs, attempt, valid = tip.valid](bool appended) mutable {
+              if (appended)
+                finish(self, mine_outcome{b, valid});
+              else if (attempt < max_attempts)
+                try_append(self, std::move(txs), attempt + 1);
+              else {
+                give_back(self, std::move(txs));
+                fail(self, caf::make_error(caf::sec::request_timeout,
+                                           "the chain tip kept moving"));
+              }
+            },
+            [self](caf::error& err) {
+              // The append may or may not have happened: do not requeue the
+              // transactions, which could mine them twice.
+              fail(self, err);
+            });
+      },
+      [self, txs](caf::error& err) mutable {
+        give_back(self, std::move(txs));
+        fail(self, err);
+      });
+}
+
+// Nothing pending: the answer is a null block with the chain's validity.
+void report_nothing_to_mine(miner_ptr self) {
+  self->request(self->state.chain, ask_timeout, tip_atom::value)
+    .then(
+      [self](const chain_tip& tip) {
+        finish(self, mine_outcome{nullptr, tip.valid});
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
+void start_next(miner_ptr self) {
+  auto& st = self->state;
+  if (st.queue.empty()) {
+    st.busy = false;
+    return;
+  }
+  st.busy = true;
+  self->request(st.mempool, ask_timeout, take_atom::value)
+    .then(
+      [self](tx_list& txs) {
+        if (txs.empty())
+          report_nothing_to_mine(self);
+        else
+          try_append(self, std::move(txs), 1);
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
+miner_actor::behavior_type miner_behavior(miner_ptr self, mempool_actor mempool,
+                                          chain_actor chain) {
+  self->state.mempool = std::move(mempool);
+  self->state.chain = std::move(chain);
+  return {
+    [self](mine_atom) {
+      auto rp = self->make_response_promise<mine_outcome>();
+      self->state.queue.push_back(rp);
+      if (!self->state.busy)
+        start_next(self);
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+miner_actor spawn_miner(caf::actor_system& sys, mempool_actor mempool,
+                        chain_actor chain) {
+  return sys.spawn(miner_behavior, std::move(mempool), std::move(chain));
+}
+
+} // namespace dlt

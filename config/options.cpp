@@ -1,0 +1,211 @@
+#include "config/options.hpp"
+
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace dlt {
+namespace {
+
+struct setting {
+  const char* help;
+  std::function<std::string(node_options&, const std::string&)> apply;
+};
+
+// Parses a whole decimal number in [min, max]; an error text otherwise.
+std::string parse_number(const std::string& text, std::uint64_t min,
+                         std::uint64_t max, std::uint64_t& out) {
+  if (text.empty() || text.size() > 20
+      || text.find_first_not_of("0123456789") != std::string::npos)
+    return "expects a whole number, got \"" + text + "\"";
+  unsigned long long v = 0;
+  try {
+    v = std::stoull(text);
+  } catch (const std::exception&) {
+    return "is out of range: " + text;
+  }
+  if (v < min || v > max)
+    return "must be between " + std::to_string(min) + " and "
+           + std::to_string(max) + ", got " + text;
+  out = v;
+  return {};
+}
+
+setting number(const char* help, std::uint64_t node_options::*field,
+               std::uint64_t min, std::uint64_t max) {
+  return {help, [=](node_options& o, const std::string& v) {
+            return parse_number(v, min, max, o.*field);
+          }};
+}
+
+const std::map<std::string, setting>& settings() {
+  constexpr auto max64 = std::numeric_limits<std::uint64_t>::max();
+  static const std::map<std::string, setting> table = {
+    {"port",
+     {"TCP port of the REST API (0: any free port) [8081]",
+      [](node_options& o, const std::string& v) {
+        std::uint64_t p = 0;
+        auto err = parse_number(v, 0, 65535, p);
+        o.port = static_cast<std::uint16_t>(p);
+        return err;
+      }}},
+    {"host",
+     {"address to listen on [127.0.0.1]",
+      [](node_options& o, const std::string& v) {
+        if (v.empty())
+          return std::string{"expects an address"};
+        o.host = v;
+        return std::string{};
+      }}},
+    {"peer-timeout-ms",
+     number("deadline for each peer's GET /chain in consensus [5000]",
+            &node_options::peer_timeout_ms, 1, 3600000)},
+    {"max-body-bytes",
+     number("largest request body accepted, 413 above [1048576]",
+            &node_options::max_body_bytes, 1, 1ull << 32)},
+    {"max-header-bytes",
+     number("largest request header block, 431 above [16384]",
+            &node_options::max_header_bytes, 512, 1 << 20)},
+    {"read-timeout-ms",
+     number("time to receive a whole request once begun [10000]",
+            &node_options::read_timeout_ms, 1, 3600000)},
+    {"idle-timeout-ms",
+     number("time a keep-alive connection waits for a request [30000]",
+            &node_options::idle_timeout_ms, 1, 3600000)},
+    {"write-timeout-ms",
+     number("time to write one response [60000]",
+            &node_options::write_timeout_ms, 1, 3600000)},
+    {"max-connections",
+     number("open client connections; the oldest waiting one is closed at "
+            "the limit [4096]",
+            &node_options::max_connections, 1, 1000000)},
+    {"max-peer-response-bytes",
+     number("largest GET /chain answer taken from a peer [268435456]",
+            &node_options::max_peer_response_bytes, 1024, max64)},
+    {"http-threads",
+     number("threads serving HTTP, 0 = one per core [0]",
+            &node_options::http_threads, 0, 256)},
+    {"actor-threads",
+     number("threads running actors, 0 = one per core [0]",
+            &node_options::actor_threads, 0, 256)},
+  };
+  return table;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos)
+    return {};
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::string apply(node_options& o, const std::string& key,
+                  const std::string& value, const std::string& where) {
+  auto it = settings().find(key);
+  if (it == settings().end())
+    return where + "unknown option '" + key + "'";
+  if (auto err = it->second.apply(o, value); !err.empty())
+    return where + "option '" + key + "' " + err;
+  return {};
+}
+
+std::string load_file(node_options& o, const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    return "cannot read config file '" + path + "'";
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (auto hash = line.find('#'); hash != std::string::npos)
+      line.erase(hash);
+    line = trim(line);
+    if (line.empty())
+      continue;
+    auto where = path + ":" + std::to_string(n) + ": ";
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+      return where + "expected 'key = value', got '" + line + "'";
+    if (auto err = apply(o, trim(line.substr(0, eq)),
+                         trim(line.substr(eq + 1)), where);
+        !err.empty())
+      return err;
+  }
+  return {};
+}
+
+} // namespace
+
+command_line parse_command_line(int argc, const char* const* argv) {
+  command_line out;
+  auto fail = [&](std::string why) {
+    out.what = command_line::action::error;
+    out.error = std::move(why);
+    return out;
+  };
+  std::vector<std::pair<std::string, std::string>> given;
+  std::string config_file;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      out.what = command_line::action::help;
+      return out;
+    }
+    if (arg == "--version") {
+      out.what = command_line::action::version;
+      return out;
+    }
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2)
+      return fail("unexpected argument '" + arg + "'");
+    std::string key = arg.substr(2);
+    std::string value;
+    if (auto eq = key.find('='); eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key.erase(eq);
+    } else if (key != "config" && !settings().count(key)) {
+      return fail("unknown option '--" + key + "'");
+    } else if (i + 1 >= argc) {
+      return fail("option '--" + key + "' needs a value");
+    } else {
+      value = argv[++i];
+    }
+    if (key == "config")
+      config_file = value;
+    else if (!settings().count(key))
+      return fail("unknown option '--" + key + "'");
+    else
+      given.emplace_back(key, value);
+  }
+  if (!config_file.empty())
+    if (auto err = load_file(out.options, config_file); !err.empty())
+      return fail(err);
+  for (const auto& [key, value] : given)
+    if (auto err = apply(out.options, key, value, ""); !err.empty())
+      return fail(err);
+  return out;
+}
+
+std::string usage_text() {
+  std::ostringstream os;
+  os << "usage: dlt-node [options]\n\n"
+        "A distributed-ledger node serving the reference DLT REST API.\n\n"
+        "options (--key value or --key=value):\n"
+        "  --config FILE                 read 'key = value' lines (same keys)\n";
+  for (const auto& [key, s] : settings()) {
+    std::string left = "  --" + key + " ";
+    left += key == "host" ? "ADDR" : "N";
+    if (left.size() < 32)
+      left.resize(32, ' ');
+    os << left << s.help << '\n';
+  }
+  os << "  --help                        print this text\n"
+        "  --version                     print the version\n";
+  return os.str();
+}
+
+std::string version_text() {
+  return std::string{"dlt-node "} + DLT_NODE_VERSION;
+}
+
+} // namespace dlt

@@ -1,0 +1,61 @@
+#pragma once
+// Command line and config file of dlt-node. No dependency on the rest of the
+// node: main() turns these values into server limits and actor settings.
+//
+//   dlt-node [--port N] [--host ADDR] [--peer-timeout-ms N] [--config FILE]
+//            [--<limit> N ...] [--help] [--version]
+//
+// Every option takes "--key value" or "--key=value". A config file holds the
+// same keys as "key = value" lines ('#' starts a comment); the command line
+// wins over the file. See config/dlt-node.conf.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dlt {
+
+struct node_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8081;
+  /// Deadline for one peer's GET /chain during consensus.
+  std::uint64_t peer_timeout_ms = 5000;
+  /// Largest request body accepted (413 above).
+  std::uint64_t max_body_bytes = 1 << 20;
+  /// Largest request header block accepted (431 above).
+  std::uint64_t max_header_bytes = 16 << 10;
+  /// A request must arrive completely within this once it has begun.
+  std::uint64_t read_timeout_ms = 10000;
+  /// A keep-alive connection may wait this long for its next request.
+  std::uint64_t idle_timeout_ms = 30000;
+  /// A response must be written within this (large chains to slow readers).
+  std::uint64_t write_timeout_ms = 60000;
+  /// Open client connections; at the limit the oldest one still waiting for
+  /// its request is closed to make room (so half-open floods cannot starve
+  /// real clients).
+  std::uint64_t max_connections = 4096;
+  /// Largest GET /chain answer accepted from a peer.
+  std::uint64_t max_peer_response_bytes = 256ull << 20;
+  /// Threads serving HTTP (0: one per core).
+  std::uint64_t http_threads = 0;
+  /// Threads running actors (0: one per core).
+  std::uint64_t actor_threads = 0;
+};
+
+/// What the command line asks for.
+struct command_line {
+  enum class action { run, help, version, error } what = action::run;
+  node_options options;
+  std::string error; // for action::error
+};
+
+/// Parses argv (and the --config file it names).
+command_line parse_command_line(int argc, const char* const* argv);
+
+/// The --help text.
+std::string usage_text();
+
+/// "dlt-node <version>".
+std::string version_text();
+
+} // namespace dlt

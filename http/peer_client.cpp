@@ -1,0 +1,139 @@
+#include "http/peer_client.hpp"
+
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace dlt {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+class fetch_op : public std::enable_shared_from_this<fetch_op> {
+public:
+  fetch_op(net::io_context& ioc, std::uint64_t max_bytes,
+           std::function<void(fetch_result)> done)
+    : strand_(net::make_strand(ioc)),
+      resolver_(strand_),
+      stream_(strand_),
+      timer_(strand_),
+      max_bytes_(max_bytes),
+      done_(std::move(done)) {
+  }
+
+  void start(const peer_address& peer, std::chrono::milliseconds deadline) {
+    net::dispatch(strand_, [self = shared_from_this(), peer, deadline] {
+      self->begin(peer, deadline);
+    });
+  }
+
+private:
+  void begin(const peer_address& peer, std::chrono::milliseconds deadline) {
+    timer_.expires_after(deadline);
+    timer_.async_wait([self = shared_from_this(), deadline](beast::error_code ec) {
+      if (!ec)
+        self->finish(false, "no answer within "
+                              + std::to_string(deadline.count()) + " ms");
+    });
+    stream_.expires_after(deadline);
+    req_.method(http::verb::get);
+    req_.target("/chain");
+    req_.version(11);
+    bool v6 = peer.host.find(':') != std::string::npos;
+    req_.set(http::field::host, (v6 ? "[" + peer.host + "]" : peer.host) + ":"
+                                  + std::to_string(peer.port));
+    req_.set(http::field::user_agent, "dlt-node");
+    req_.set(http::field::accept, "application/json");
+    req_.keep_alive(false);
+    resolver_.async_resolve(
+      peer.host, std::to_string(peer.port),
+      [self = shared_from_this()](beast::error_code ec,
+                                  tcp::resolver::results_type results) {
+        if (ec)
+          return self->finish(false, "cannot resolve: " + ec.message());
+        self->stream_.async_connect(
+          results, [self](beast::error_code ec, const tcp::endpoint&) {
+            if (ec)
+              return self->finish(false, "cannot connect: " + ec.message());
+            self->send();
+          });
+      });
+  }
+
+  void send() {
+    http::async_write(stream_, req_,
+                      [self = shared_from_this()](beast::error_code ec,
+                                                  std::size_t) {
+                        if (ec)
+                          return self->finish(false, "cannot send request: "
+                                                       + ec.message());
+                        self->receive();
+                      });
+  }
+
+  void receive() {
+    parser_.emplace();
+    parser_->body_limit(max_bytes_);
+    parser_->header_limit(64 * 1024);
+    http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec == http::error::body_limit)
+          return self->finish(false, "answer larger than "
+                                       + std::to_string(self->max_bytes_)
+                                       + " bytes");
+        if (ec)
+          return self->finish(false, "bad answer: " + ec.message());
+        auto& res = self->parser_->get();
+        if (res.result() != http::status::ok)
+          return self->finish(false, "answered HTTP "
+                                       + std::to_string(res.result_int()));
+        self->finish(true, std::move(res.body()));
+      });
+  }
+
+  void finish(bool ok, std::string body_or_error) {
+    if (!done_)
+      return;
+    auto done = std::move(done_);
+    done_ = nullptr;
+    beast::error_code ignored;
+    timer_.cancel();
+    resolver_.cancel();
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    done(fetch_result{ok, std::move(body_or_error)});
+  }
+
+  net::strand<net::io_context::executor_type> strand_;
+  tcp::resolver resolver_;
+  beast::tcp_stream stream_;
+  net::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  http::request<http::empty_body> req_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  std::uint64_t max_bytes_;
+  std::function<void(fetch_result)> done_;
+};
+
+} // namespace
+
+chain_fetcher make_peer_fetcher(net::io_context& ioc,
+                                std::uint64_t max_response_bytes) {
+  return [&ioc, max_response_bytes](const peer_address& peer,
+                                    std::chrono::milliseconds deadline,
+                                    std::function<void(fetch_result)> done) {
+    std::make_shared<fetch_op>(ioc, max_response_bytes, std::move(done))
+      ->start(peer, deadline);
+  };
+}
+
+} // namespace dlt

@@ -1,0 +1,45 @@
+#pragma once
+// The REST transport: an asynchronous Beast HTTP/1.1 server (keep-alive,
+// pipelined requests answered in order). It parses requests, enforces the
+// limits below and hands every request to the edge actor; it knows nothing
+// of routes or ledgers. Beast stays inside server.cpp.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "actors/actors.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace dlt {
+
+struct http_limits {
+  std::uint64_t max_body_bytes = 1 << 20;
+  std::uint64_t max_header_bytes = 16 << 10;
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds idle_timeout{30000};
+  std::chrono::milliseconds write_timeout{60000};
+  std::size_t max_connections = 4096;
+};
+
+class http_server {
+public:
+  virtual ~http_server() = default;
+  /// The bound TCP port (useful with port 0).
+  virtual std::uint16_t port() const = 0;
+  /// Stops accepting and closes every open connection.
+  virtual void stop() = 0;
+};
+
+/// Binds host:port and starts accepting on `ioc`. Returns null and sets
+/// `error` when the address cannot be bound.
+std::shared_ptr<http_server>
+start_http_server(boost::asio::io_context& ioc, const std::string& host,
+                  std::uint16_t port, const http_limits& limits,
+                  edge_actor edge, std::string& error);
+
+} // namespace dlt

@@ -1,0 +1,29 @@
+#pragma once
+// Chains and their validation. Validation is iterative and linear in the
+// chain's length (the reference recurses and dies near 970 blocks).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/block.hpp"
+#include "model/result.hpp"
+
+namespace dlt {
+
+using chain = std::vector<block>;
+
+/// Why `blocks` is not a valid chain, or nothing when it is. Valid: at least
+/// one block; indexes run 1, 2, 3, ...; the first block's previous_hash is
+/// "0"; every other block's previous_hash is the hash of the block before.
+std::optional<std::string> validation_error(const chain& blocks);
+
+/// Builds and validates a chain from a JSON list of blocks (a peer's answer).
+result<chain> chain_from_json(const nlohmann::json& blocks);
+
+/// The JSON list of the chain's blocks: "[b1, b2, ...]" in canonical form.
+std::string chain_json_array(const chain& blocks);
+
+} // namespace dlt
