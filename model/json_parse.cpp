@@ -53,6 +53,9 @@ public:
         || starts_with(word, "-I"))
       error_ = "NaN and Infinity are not valid JSON and cannot be hashed "
                "identically by every node";
+    else if (std::string_view{ex.what()}.find("number overflow")
+             != std::string_view::npos)
+      error_ = "number out of double range: " + clip(word_or(last_token));
     else
       error_ = "malformed JSON at byte " + std::to_string(position) + ": "
                + strip_prefix(ex.what());
@@ -74,6 +77,10 @@ private:
   }
   static bool starts_with(const std::string& s, std::string_view p) {
     return s.compare(0, p.size(), p) == 0;
+  }
+  static std::string word_or(const std::string& token) {
+    auto pos = token.find_last_of(",:[ ");
+    return pos == std::string::npos ? token : token.substr(pos + 1);
   }
   static std::string clip(const std::string& s) {
     return s.size() <= 40 ? s : s.substr(0, 37) + "...";

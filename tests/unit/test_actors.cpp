@@ -1,0 +1,220 @@
+// Actor behaviour with a real actor system and a fake chain fetcher (the
+// HTTP side is covered by the end-to-end tests).
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/spawn.hpp"
+#include "model/json_parse.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+/// What a fake peer does when asked for its chain.
+struct fake_peer {
+  enum { answer, fail, hang } mode = answer;
+  std::string body;
+};
+
+struct node_fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  std::map<std::string, fake_peer> peers;
+  std::mutex hung_mutex;
+  std::vector<std::function<void(dlt::fetch_result)>> hung;
+  dlt::node_actors actors;
+
+  explicit node_fixture(std::chrono::milliseconds peer_timeout = 300ms) {
+    auto fetch = [this](const dlt::peer_address& p, std::chrono::milliseconds,
+                        std::function<void(dlt::fetch_result)> done) {
+      auto& peer = peers.at(p.text);
+      if (peer.mode == fake_peer::answer)
+        done({true, peer.body});
+      else if (peer.mode == fake_peer::fail)
+        done({false, "connection refused"});
+      else {
+        std::lock_guard<std::mutex> guard{hung_mutex};
+        hung.push_back(std::move(done)); // never answered
+      }
+    };
+    actors = dlt::spawn_node_actors(sys, fetch, peer_timeout);
+  }
+
+  ~node_fixture() {
+    dlt::stop_node_actors(actors);
+  }
+
+  template <class T, class Handle, class... Ts>
+  T ask(const Handle& h, Ts&&... xs) {
+    T out{};
+    self->request(h, 10s, std::forward<Ts>(xs)...)
+      .receive([&](T& x) { out = std::move(x); },
+               [&](caf::error& err) { FAIL(sys.render(err)); });
+    return out;
+  }
+
+  dlt::chain current_chain() {
+    auto view = ask<dlt::chain_view>(actors.chain, dlt::snapshot_atom::value);
+    auto parsed = dlt::chain_from_json(nlohmann::json::parse(*view.blocks_json));
+    REQUIRE(parsed);
+    return *parsed;
+  }
+
+  void add_tx(const std::string& data) {
+    ask<std::uint64_t>(actors.mempool, dlt::add_atom::value,
+                       dlt::transaction_json(data));
+  }
+
+  void register_peer(const std::string& addr) {
+    ask<dlt::register_outcome>(actors.peers, dlt::register_atom::value,
+                               std::vector<std::string>{addr});
+  }
+};
+
+std::string chain_body(std::size_t n, double t0) {
+  dlt::chain c{dlt::make_genesis(t0)};
+  for (std::size_t i = 2; i <= n; ++i)
+    c.push_back(dlt::seal_block(i, c.back().hash, t0 + i,
+                                {dlt::transaction_json("peer block")}));
+  return "{\"chain\": " + dlt::chain_json_array(c) + ", \"is_valid\": true}";
+}
+
+} // namespace
+
+TEST_CASE("mining puts every pending transaction into one block, in order") {
+  node_fixture f;
+  auto nothing = f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  CHECK(nothing.new_block == nullptr);
+  CHECK(nothing.valid);
+  f.add_tx("a");
+  f.add_tx("b");
+  auto out = f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  REQUIRE(out.new_block);
+  CHECK(out.new_block->index == 2);
+  CHECK_THAT(out.new_block->json,
+             Catch::Contains(R"("transactions": [{"data": "a"}, {"data": "b"}])"));
+  auto c = f.current_chain();
+  REQUIRE(c.size() == 2);
+  CHECK(c[1].previous_hash == c[0].hash);
+  CHECK(f.ask<std::uint64_t>(f.actors.mempool, dlt::size_atom::value) == 0);
+}
+
+TEST_CASE("concurrent mines take each transaction exactly once") {
+  node_fixture f;
+  std::set<std::string> sent;
+  for (int i = 0; i < 200; ++i) {
+    auto data = "tx-" + std::to_string(i);
+    sent.insert(data);
+    caf::anon_send(f.actors.mempool, dlt::add_atom::value,
+                   dlt::transaction_json(data));
+    if (i % 7 == 0)
+      f.self->send(f.actors.miner, dlt::mine_atom::value);
+  }
+  f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  std::multiset<std::string> mined;
+  for (const auto& b : f.current_chain()) {
+    if (b.index == 1)
+      continue;
+    auto j = nlohmann::json::parse(b.json);
+    for (const auto& tx : j["transactions"])
+      mined.insert(tx["data"].get<std::string>());
+  }
+  CHECK(mined.size() == sent.size());
+  CHECK(std::set<std::string>(mined.begin(), mined.end()) == sent);
+}
+
+TEST_CASE("evil pops the last block but never the genesis block") {
+  node_fixture f;
+  f.add_tx("x");
+  auto mined = f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  auto popped = f.ask<dlt::block_ptr>(f.actors.chain, dlt::pop_atom::value);
+  REQUIRE(popped);
+  CHECK(popped->hash == mined.new_block->hash);
+  CHECK(f.ask<dlt::block_ptr>(f.actors.chain, dlt::pop_atom::value) == nullptr);
+  CHECK(f.current_chain().size() == 1);
+}
+
+TEST_CASE("the chain actor refuses appends that do not extend its tip") {
+  node_fixture f;
+  auto tip = f.ask<dlt::chain_tip>(f.actors.chain, dlt::tip_atom::value);
+  auto stale = std::make_shared<const dlt::block>(
+    dlt::seal_block(2, "not-the-tip", 1.0, {dlt::transaction_json(1)}));
+  CHECK_FALSE(f.ask<bool>(f.actors.chain, dlt::append_atom::value, stale));
+  auto good = std::make_shared<const dlt::block>(
+    dlt::seal_block(2, tip.hash, 1.0, {dlt::transaction_json(1)}));
+  CHECK(f.ask<bool>(f.actors.chain, dlt::append_atom::value, good));
+  CHECK_FALSE(f.ask<bool>(f.actors.chain, dlt::append_atom::value, good));
+}
+
+TEST_CASE("consensus adopts the longest valid chain and skips bad peers") {
+  node_fixture f;
+  f.peers["good:1"] = {fake_peer::answer, chain_body(4, 100.0)};
+  f.peers["longer-but-invalid:1"] = {fake_peer::answer, chain_body(9, 200.0)};
+  // Break one link in the longer chain.
+  auto& bad = f.peers["longer-but-invalid:1"].body;
+  bad.replace(bad.find("peer block"), 10, "forged blk");
+  f.peers["garbage:1"] = {fake_peer::answer, "<html>not json</html>"};
+  f.peers["dead:1"] = {fake_peer::fail, ""};
+  f.peers["no-chain:1"] = {fake_peer::answer, R"({"chain": 5})"};
+  for (const auto& [addr, _] : f.peers)
+    f.register_peer(addr);
+  auto out = f.ask<dlt::consensus_outcome>(f.actors.gossiper,
+                                           dlt::consensus_atom::value);
+  CHECK(out.replaced);
+  CHECK(out.view.height == 4);
+  auto c = f.current_chain();
+  REQUIRE(c.size() == 4);
+  CHECK_THAT(c[0].json, Catch::Contains("100.0"));
+}
+
+TEST_CASE("consensus keeps our chain when no peer's chain is strictly longer") {
+  node_fixture f;
+  f.add_tx("ours");
+  f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  f.peers["same-length:1"] = {fake_peer::answer, chain_body(2, 5.0)};
+  f.register_peer("same-length:1");
+  auto out = f.ask<dlt::consensus_outcome>(f.actors.gossiper,
+                                           dlt::consensus_atom::value);
+  CHECK_FALSE(out.replaced);
+  CHECK_THAT(*out.view.blocks_json, Catch::Contains("ours"));
+}
+
+TEST_CASE("a peer that never answers costs a round no more than the deadline") {
+  node_fixture f{200ms};
+  f.peers["hung:1"] = {fake_peer::hang, ""};
+  f.peers["good:1"] = {fake_peer::answer, chain_body(3, 1.0)};
+  f.register_peer("hung:1");
+  f.register_peer("good:1");
+  auto start = std::chrono::steady_clock::now();
+  auto out = f.ask<dlt::consensus_outcome>(f.actors.gossiper,
+                                           dlt::consensus_atom::value);
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(out.replaced);
+  CHECK(out.view.height == 3);
+  // Generous bound: the round must end on the deadline, not wait forever.
+  CHECK(took < 5s);
+  // The late answer of the hung peer is ignored.
+  std::lock_guard<std::mutex> guard{f.hung_mutex};
+  for (auto& done : f.hung)
+    done({true, chain_body(50, 9.0)});
+  CHECK(f.ask<std::uint64_t>(f.actors.chain, dlt::height_atom::value) == 3);
+}
+
+TEST_CASE("the registry normalizes, deduplicates and reports refusals") {
+  node_fixture f;
+  auto out = f.ask<dlt::register_outcome>(
+    f.actors.peers, dlt::register_atom::value,
+    std::vector<std::string>{"http://localhost:8082", "localhost:8082", "",
+                             "127.0.0.1:9000/", "https://x:1"});
+  CHECK(out.total == std::vector<std::string>{"localhost:8082", "127.0.0.1:9000"});
+  CHECK(out.invalid == std::vector<std::string>{"", "https://x:1"});
+}
