@@ -83,21 +83,45 @@ private:
     parser_.emplace();
     parser_->body_limit(max_bytes_);
     parser_->header_limit(64 * 1024);
-    http::async_read(
+    // Header first: an announced oversized body is refused before any of it
+    // is read. The size is checked again after reading, for chunked bodies
+    // and because the parser's own limit is not reliably reported when
+    // header and body arrive in one read.
+    http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (ec == http::error::body_limit)
-          return self->finish(false, "answer larger than "
-                                       + std::to_string(self->max_bytes_)
-                                       + " bytes");
         if (ec)
-          return self->finish(false, "bad answer: " + ec.message());
-        auto& res = self->parser_->get();
-        if (res.result() != http::status::ok)
-          return self->finish(false, "answered HTTP "
-                                       + std::to_string(res.result_int()));
-        self->finish(true, std::move(res.body()));
+          return self->fail_read(ec);
+        auto length = self->parser_->content_length();
+        if (length && *length > self->max_bytes_)
+          return self->too_large();
+        http::async_read(self->stream_, self->buffer_, *self->parser_,
+                         [self](beast::error_code ec, std::size_t) {
+                           if (ec)
+                             return self->fail_read(ec);
+                           self->on_response();
+                         });
       });
+  }
+
+  void fail_read(beast::error_code ec) {
+    if (ec == http::error::body_limit)
+      return too_large();
+    finish(false, "bad answer: " + ec.message());
+  }
+
+  void too_large() {
+    finish(false, "answer larger than " + std::to_string(max_bytes_)
+                    + " bytes");
+  }
+
+  void on_response() {
+    auto& res = parser_->get();
+    if (res.result() != http::status::ok)
+      return finish(false, "answered HTTP " + std::to_string(res.result_int()));
+    if (res.body().size() > max_bytes_)
+      return too_large();
+    finish(true, std::move(res.body()));
   }
 
   void finish(bool ok, std::string body_or_error) {

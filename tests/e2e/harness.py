@@ -1,0 +1,149 @@
+"""Shared helpers for the end-to-end tests: real dlt-node processes on free
+loopback ports, stopped by PID, and a small HTTP client (stdlib only)."""
+import hashlib
+import http.client
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NODE_BINARY = os.environ.get("DLT_NODE") or os.path.join(
+    HERE, "..", "..", "build", "dlt-node")
+REF_NODE = os.path.join(HERE, "ref_node.py")
+
+
+def block_hash(block):
+    """The oracle: Python's own json.dumps, as the reference node hashes."""
+    return hashlib.sha256(json.dumps(block, sort_keys=True).encode()).hexdigest()
+
+
+def assert_links(testcase, chain):
+    """Every block links to the one before by Python's hash; indexes run 1.."""
+    testcase.assertGreaterEqual(len(chain), 1)
+    testcase.assertEqual(chain[0]["previous_hash"], "0")
+    for i, block in enumerate(chain):
+        testcase.assertEqual(block["index"], i + 1)
+        if i > 0:
+            testcase.assertEqual(block["previous_hash"], block_hash(chain[i - 1]))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """A server process that prints 'listening on http://HOST:PORT' first."""
+
+    def __init__(self, argv, name):
+        self.log = tempfile.NamedTemporaryFile(
+            prefix=name + "-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True)
+        self.port = self._wait_for_port(timeout=30)
+        self.address = "127.0.0.1:%d" % self.port
+        self.url = "http://" + self.address
+
+    def _wait_for_port(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                line = self.proc.stdout.readline()
+                if "listening on http://" in line:
+                    return int(line.strip().rsplit(":", 1)[1])
+            if self.proc.poll() is not None:
+                break
+        self.kill()
+        raise RuntimeError("server did not start: " + self.log_text())
+
+    def log_text(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Stops by PID; returns the exit code."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.proc.stdout.close()
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+class Node(Process):
+    def __init__(self, *args):
+        super().__init__([NODE_BINARY, "--port", "0", *args], "dlt-node")
+
+
+class RefNode(Process):
+    """Our stdlib reimplementation of the Python reference node."""
+
+    def __init__(self, *args):
+        super().__init__([sys.executable, REF_NODE, "--port", "0", *args],
+                         "ref-node")
+
+
+class Client:
+    """Keep-alive HTTP client to one server."""
+
+    def __init__(self, url, timeout=60):
+        host, port = url.replace("http://", "").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None):
+        """Returns (status, parsed JSON body or None, headers)."""
+        hdrs = dict(headers or {})
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            hdrs.setdefault("Content-Type", "application/json")
+        self.conn.request(method, path, body=body, headers=hdrs)
+        res = self.conn.getresponse()
+        raw = res.read()
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = None
+        return res.status, parsed, res
+
+    def close(self):
+        self.conn.close()
+
+
+def call(url, method, path, body=None, headers=None, timeout=60):
+    client = Client(url, timeout)
+    try:
+        return client.request(method, path, body, headers)[:2]
+    finally:
+        client.close()
+
+
+def get_chain(url):
+    status, body = call(url, "GET", "/chain")
+    assert status == 200, status
+    return body["chain"]
