@@ -108,10 +108,11 @@ int main(int argc, char** argv) {
     ioc.stop();
   });
 
-  std::cout << "dlt-node listening on http://" << opt.host << ":"
-            << server->port() << std::endl;
   dlt::log("node", dlt::version_text(), " up on ", opt.host, ":",
            server->port(), " (peer timeout ", opt.peer_timeout_ms, " ms)");
+  // Last: scripts and tests take this line to mean the node is ready.
+  std::cout << "dlt-node listening on http://" << opt.host << ":"
+            << server->port() << std::endl;
 
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < http_threads; ++i)

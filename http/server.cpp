@@ -165,6 +165,8 @@ private:
           self->read_body();
         });
     }
+    if (parser_->is_done())
+      return dispatch(); // no body: reading on could swallow the next request
     read_body();
   }
 
@@ -204,6 +206,7 @@ private:
     append_python_string(res.prefix, message);
     res.prefix += '}';
     keep_alive_ = false; // the stream is out of step after a bad request
+    linger_ = true;
     version_ = 11;
     head_ = false;
     write(std::move(res));
@@ -255,10 +258,36 @@ private:
                       [self = shared_from_this()](beast::error_code ec,
                                                   std::size_t) {
                         self->res_.reset();
-                        if (ec || !self->keep_alive_)
+                        if (ec)
+                          return self->do_close();
+                        if (self->linger_)
+                          return self->linger();
+                        if (!self->keep_alive_)
                           return self->do_close();
                         self->read_next();
                       });
+  }
+
+  // After an error answer the client may still be sending (a body we refused
+  // to read): closing at once would reset the connection and could destroy
+  // the answer in flight. Stop sending, discard input for a bounded time.
+  void linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec)
+      return do_close();
+    if (!linger_deadline_set_) {
+      linger_deadline_set_ = true;
+      stream_.expires_after(std::chrono::seconds(2));
+    }
+    buffer_.clear();
+    stream_.async_read_some(
+      buffer_.prepare(65536),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec)
+          return self->do_close();
+        self->linger();
+      });
   }
 
   void do_close() {
@@ -282,6 +311,8 @@ private:
   bool keep_alive_ = false;
   bool head_ = false;
   bool closed_ = false;
+  bool linger_ = false;
+  bool linger_deadline_set_ = false;
   unsigned version_ = 11;
 };
 
