@@ -100,6 +100,16 @@ class Node(Process):
     def __init__(self, *args):
         super().__init__([NODE_BINARY, "--port", "0", *args], "dlt-node")
 
+    def __exit__(self, exc_type, *rest):
+        rc = self.stop()
+        log = self.log_text()
+        super().__exit__(exc_type, *rest)
+        # A node must survive whatever the test did and shut down cleanly on
+        # SIGTERM; under sanitizers a report also makes the exit status non-zero.
+        if exc_type is None and rc != 0:
+            raise AssertionError("dlt-node exited with status %s; log:\n%s"
+                                 % (rc, log[-4000:]))
+
 
 class RefNode(Process):
     """Our stdlib reimplementation of the Python reference node."""
