@@ -69,12 +69,18 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", threads_or_cores(opt.actor_threads));
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  if (auto p = getenv("DLT_POLICY")) cfg.set("scheduler.policy", caf::atom_from_string(p));
+  if (auto p = getenv("DLT_MSLEEP")) cfg.set("work-stealing.moderate-sleep-duration", caf::timespan(std::atoll(p)));
+  if (auto p = getenv("DLT_RSLEEP")) cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan(std::atoll(p)));
+  if (auto p = getenv("DLT_APOLL")) cfg.set("work-stealing.aggressive-poll-attempts", size_t(std::atoll(p)));
   caf::actor_system sys{cfg};
 
   std::chrono::milliseconds peer_timeout{opt.peer_timeout_ms};
+  dlt::gossip_settings gossip;
+  gossip.peer_timeout = peer_timeout;
+  gossip.requeue_orphans = opt.requeue_orphans;
   auto actors = dlt::spawn_node_actors(
-    sys, dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes),
-    peer_timeout);
+    sys, dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes), gossip);
   // Consensus answers within the peer deadline plus the time to verify what
   // arrived; this outer bound only catches a round that never ends.
   auto edge = dlt::spawn_edge(sys, actors,

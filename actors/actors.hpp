@@ -41,6 +41,7 @@ using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using pop_atom = caf::atom_constant<caf::atom("pop")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using replace_atom = caf::atom_constant<caf::atom("replace")>;
+using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 using restore_atom = caf::atom_constant<caf::atom("restore")>;
 using round_end_atom = caf::atom_constant<caf::atom("round_end")>;
 using size_atom = caf::atom_constant<caf::atom("size")>;
@@ -91,6 +92,11 @@ struct register_outcome {
 struct consensus_outcome {
   bool replaced = false;
   chain_view view;
+  /// With --requeue-orphans: transactions of blocks this node mined that the
+  /// adopted chain dropped, and transactions the adopted blocks carry; the
+  /// gossiper reconciles the mempool with both.
+  tx_list orphaned;
+  tx_list included;
 };
 
 /// What a chain fetch from one peer gave: its body, or why there is none.
@@ -162,8 +168,9 @@ using chain_actor = caf::typed_actor<
   /// Appends a block built on the current tip; false when the tip has moved
   /// since (the miner then rebuilds on the new tip).
   caf::replies_to<append_atom, block_ptr>::with<bool>,
-  /// Adopts a validated chain when it is strictly longer than ours.
-  caf::replies_to<replace_atom, chain_ptr>::with<consensus_outcome>,
+  /// Adopts a validated chain when it is strictly longer than ours; with
+  /// `collect_orphans`, answers the transactions the new chain dropped.
+  caf::replies_to<replace_atom, chain_ptr, bool>::with<consensus_outcome>,
   /// Removes the last block unless only the genesis block is left (evil).
   caf::replies_to<pop_atom>::with<block_ptr>>;
 
@@ -175,6 +182,9 @@ using mempool_actor = caf::typed_actor<
   caf::replies_to<take_atom>::with<tx_list>,
   /// Puts taken transactions back in front, in order (mining failed).
   caf::reacts_to<restore_atom, tx_list>,
+  /// After a reorg: drops pending transactions the adopted blocks carry (one
+  /// per occurrence), then queues the orphaned ones in front.
+  caf::reacts_to<reconcile_atom, tx_list, tx_list>,
   /// The number of pending transactions.
   caf::replies_to<size_atom>::with<std::uint64_t>>;
 

@@ -5,6 +5,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <unordered_set>
+
 #include "actors/log.hpp"
 #include "actors/spawn.hpp"
 
@@ -19,6 +21,11 @@ struct chain_state {
   /// Whether `blocks` passed validation (kept as an invariant: every change
   /// is checked before it is made).
   bool valid = false;
+  /// Hashes of every block this node mined. Only their transactions are
+  /// requeued when orphaned, so no two nodes requeue the same transaction.
+  /// Kept after an orphaning: the block may come back in an adopted chain
+  /// and be orphaned again, and this node stays responsible for it.
+  std::unordered_set<std::string> own;
 
   static inline const char* name = "chain";
 
@@ -54,28 +61,39 @@ chain_behavior(chain_actor::stateful_pointer<chain_state> self,
       if (!b || b->index != last.index + 1 || b->previous_hash != last.hash)
         return false;
       st.blocks.push_back(*b);
+      st.own.insert(b->hash);
       st.changed();
       return true;
     },
-    [self](replace_atom, const chain_ptr& candidate) {
+    [self](replace_atom, const chain_ptr& candidate, bool collect_orphans) {
       auto& st = self->state;
       // Longest valid chain strictly longer than ours wins, whatever its
       // genesis. The candidate was verified already; checking its links
       // again is cheap (hashes are precomputed) and keeps the invariant.
       if (candidate && candidate->size() > st.blocks.size()
           && !validation_error(*candidate)) {
+        reorg_transactions moved;
+        if (collect_orphans)
+          moved = reorg(st.blocks, *candidate, [&](const block& b) {
+            return st.own.count(b.hash) > 0;
+          });
         st.blocks = std::move(*candidate);
         st.valid = true;
         st.changed();
-        log("chain", "adopted a chain of ", st.blocks.size(), " blocks");
-        return consensus_outcome{true, st.view()};
+        log("chain", "adopted a chain of ", st.blocks.size(), " blocks",
+            collect_orphans ? ", " + std::to_string(moved.orphaned.size())
+                                + " orphaned transactions requeued"
+                            : std::string{});
+        return consensus_outcome{true, st.view(), std::move(moved.orphaned),
+                                 std::move(moved.included)};
       }
-      return consensus_outcome{false, st.view()};
+      return consensus_outcome{false, st.view(), {}, {}};
     },
     [self](pop_atom) -> block_ptr {
       auto& st = self->state;
       if (st.blocks.size() <= 1)
         return nullptr; // never remove the genesis block
+      st.own.erase(st.blocks.back().hash);
       auto popped = std::make_shared<const block>(std::move(st.blocks.back()));
       st.blocks.pop_back();
       st.changed();

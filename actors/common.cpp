@@ -53,14 +53,14 @@ double wall_clock_seconds() {
 }
 
 node_actors spawn_node_actors(caf::actor_system& sys, chain_fetcher fetch,
-                              std::chrono::milliseconds peer_timeout) {
+                              gossip_settings settings) {
   node_actors a;
   a.chain = spawn_chain(sys, wall_clock_seconds());
   a.mempool = spawn_mempool(sys);
   a.peers = spawn_peer_registry(sys);
   a.miner = spawn_miner(sys, a.mempool, a.chain);
-  a.gossiper = spawn_gossiper(sys, a.peers, a.chain, std::move(fetch),
-                              peer_timeout);
+  a.gossiper = spawn_gossiper(sys, a.peers, a.chain, a.mempool,
+                              std::move(fetch), settings);
   return a;
 }
 

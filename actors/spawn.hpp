@@ -25,14 +25,23 @@ peer_registry_actor spawn_peer_registry(caf::actor_system& sys,
 miner_actor spawn_miner(caf::actor_system& sys, mempool_actor mempool,
                         chain_actor chain);
 
+struct gossip_settings {
+  /// Deadline for each peer's chain in a consensus round.
+  std::chrono::milliseconds peer_timeout{5000};
+  /// Return the transactions of orphaned blocks to the mempool when a
+  /// longer chain is adopted. Off by default: the reference drops them, and
+  /// the notebook's evil flow shows exactly that.
+  bool requeue_orphans = false;
+};
+
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               peer_registry_actor peers, chain_actor chain,
-                              chain_fetcher fetch,
-                              std::chrono::milliseconds peer_timeout);
+                              mempool_actor mempool, chain_fetcher fetch,
+                              gossip_settings settings);
 
 /// All five ledger actors, wired together.
 node_actors spawn_node_actors(caf::actor_system& sys, chain_fetcher fetch,
-                              std::chrono::milliseconds peer_timeout);
+                              gossip_settings settings);
 
 /// Asks every actor in `actors` to exit (they hold each other's handles and
 /// would otherwise keep the actor system alive).

@@ -1,5 +1,6 @@
 #include "config/options.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -84,6 +85,18 @@ const std::map<std::string, setting>& settings() {
     {"max-peer-response-bytes",
      number("largest GET /chain answer taken from a peer [268435456]",
             &node_options::max_peer_response_bytes, 1024, max64)},
+    {"requeue-orphans",
+     {"true/false: on adopting a longer chain, return the transactions of "
+      "our dropped blocks to the mempool (the reference drops them) [false]",
+      [](node_options& o, const std::string& v) {
+        if (v == "true" || v == "1" || v == "yes")
+          o.requeue_orphans = true;
+        else if (v == "false" || v == "0" || v == "no")
+          o.requeue_orphans = false;
+        else
+          return "expects true or false, got \"" + v + "\"";
+        return std::string{};
+      }}},
     {"http-threads",
      number("threads serving HTTP, 0 = one per core [0]",
             &node_options::http_threads, 0, 256)},
@@ -165,6 +178,14 @@ command_line parse_command_line(int argc, const char* const* argv) {
       key.erase(eq);
     } else if (key != "config" && !settings().count(key)) {
       return fail("unknown option '--" + key + "'");
+    } else if (key == "requeue-orphans") {
+      // A switch: "--requeue-orphans" alone means true.
+      static const std::string words[] = {"true", "false", "1", "0", "yes", "no"};
+      bool has_word = i + 1 < argc
+                      && std::find(std::begin(words), std::end(words),
+                                   std::string{argv[i + 1]})
+                           != std::end(words);
+      value = has_word ? argv[++i] : "true";
     } else if (i + 1 >= argc) {
       return fail("option '--" + key + "' needs a value");
     } else {
@@ -194,7 +215,7 @@ std::string usage_text() {
         "  --config FILE                 read 'key = value' lines (same keys)\n";
   for (const auto& [key, s] : settings()) {
     std::string left = "  --" + key + " ";
-    left += key == "host" ? "ADDR" : "N";
+    left += key == "host" ? "ADDR" : key == "requeue-orphans" ? "BOOL" : "N";
     if (left.size() < 32)
       left.resize(32, ' ');
     os << left << s.help << '\n';

@@ -36,6 +36,8 @@ struct node_options {
   std::uint64_t max_connections = 4096;
   /// Largest GET /chain answer accepted from a peer.
   std::uint64_t max_peer_response_bytes = 256ull << 20;
+  /// Return transactions of orphaned blocks to the mempool on adoption.
+  bool requeue_orphans = false;
   /// Threads serving HTTP (0: one per core).
   std::uint64_t http_threads = 0;
   /// Threads running actors (0: one per core).

@@ -1,5 +1,9 @@
 #include "model/chain.hpp"
 
+#include <unordered_map>
+
+#include "model/canonical_json.hpp"
+
 namespace dlt {
 
 std::optional<std::string> validation_error(const chain& blocks) {
@@ -35,6 +39,46 @@ result<chain> chain_from_json(const nlohmann::json& blocks) {
   }
   if (auto err = validation_error(out))
     return failure{*err};
+  return out;
+}
+
+std::vector<std::string> block_transactions(const block& b) {
+  std::vector<std::string> out;
+  auto doc = nlohmann::json::parse(b.json, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("transactions"))
+    return out; // never for blocks this model built
+  for (const auto& tx : doc["transactions"])
+    out.push_back(canonical(tx));
+  return out;
+}
+
+reorg_transactions reorg(const chain& old_chain, const chain& replacement,
+                         const std::function<bool(const block&)>& counts) {
+  std::size_t fork = 0;
+  while (fork < old_chain.size() && fork < replacement.size()
+         && old_chain[fork].hash == replacement[fork].hash)
+    ++fork;
+  std::unordered_map<std::string, std::size_t> incoming;
+  for (std::size_t i = std::max<std::size_t>(fork, 1); i < replacement.size();
+       ++i)
+    for (auto& tx : block_transactions(replacement[i]))
+      ++incoming[tx];
+  reorg_transactions out;
+  for (std::size_t i = std::max<std::size_t>(fork, 1); i < old_chain.size();
+       ++i) {
+    if (counts && !counts(old_chain[i]))
+      continue;
+    for (auto& tx : block_transactions(old_chain[i])) {
+      auto it = incoming.find(tx);
+      if (it != incoming.end() && it->second > 0)
+        --it->second;
+      else
+        out.orphaned.push_back(std::move(tx));
+    }
+  }
+  for (auto& [tx, n] : incoming)
+    for (std::size_t k = 0; k < n; ++k)
+      out.included.push_back(tx);
   return out;
 }
 

@@ -2,6 +2,7 @@
 // Chains and their validation. Validation is iterative and linear in the
 // chain's length (the reference recurses and dies near 970 blocks).
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,24 @@ std::optional<std::string> validation_error(const chain& blocks);
 
 /// Builds and validates a chain from a JSON list of blocks (a peer's answer).
 result<chain> chain_from_json(const nlohmann::json& blocks);
+
+/// The canonical transactions of one block, in order.
+std::vector<std::string> block_transactions(const block& b);
+
+/// What replacing `old_chain` with `replacement` does to transactions.
+struct reorg_transactions {
+  /// Carried by old_chain's blocks after the fork point (genesis excluded,
+  /// and only blocks `counts` accepts) but not by the replacement's blocks
+  /// after the fork point (as a multiset): dropped by the replacement.
+  std::vector<std::string> orphaned;
+  /// Carried by the replacement's blocks after the fork point and not by
+  /// the orphaned blocks: new to this node.
+  std::vector<std::string> included;
+};
+
+reorg_transactions
+reorg(const chain& old_chain, const chain& replacement,
+      const std::function<bool(const block&)>& counts = nullptr);
 
 /// The JSON list of the chain's blocks: "[b1, b2, ...]" in canonical form.
 std::string chain_json_array(const chain& blocks);

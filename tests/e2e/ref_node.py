@@ -3,7 +3,9 @@
 (API.md), written by us with the standard library only, so that tests can
 run mixed networks without Flask. It behaves as the reference does: hashes
 with json.dumps(sort_keys=True), pulls every peer's GET /chain one after the
-other, adopts the longest valid chain strictly longer than its own.
+other without a deadline, validates recursively (so, like the reference, it
+cannot validate chains much past 970 blocks), adopts the longest valid chain
+strictly longer than its own.
 
 Usage: ref_node.py [--port N] [--preload N]   (prints 'listening on ...')
 """
@@ -26,11 +28,20 @@ def hash_of(block):
 
 
 def is_valid(chain):
-    # Iterative here (the reference recurses); same rule: each block links.
-    for i in range(1, len(chain)):
-        if chain[i]["previous_hash"] != hash_of(chain[i - 1]):
-            return False
-    return True
+    # Recursive, as the reference: Python's recursion limit makes chains of
+    # roughly a thousand blocks fail, which is the reference's behaviour.
+    if len(chain) <= 1:
+        return True
+    if chain[-1]["previous_hash"] != hash_of(chain[-2]):
+        return False
+    return is_valid(chain[:-1])
+
+
+def is_valid_safe(chain):
+    try:
+        return is_valid(chain)
+    except RecursionError:
+        return False
 
 
 class Ledger:
@@ -57,7 +68,7 @@ class Ledger:
 
     def mine(self):
         with self.lock:
-            return self._new_block() if is_valid(self.chain) else None
+            return self._new_block() if is_valid_safe(self.chain) else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -89,7 +100,7 @@ class Handler(BaseHTTPRequestHandler):
         led = self.ledger
         with led.lock:
             chain = list(led.chain)
-        self._send(200, {"chain": chain, "is_valid": is_valid(chain)})
+        self._send(200, {"chain": chain, "is_valid": is_valid_safe(chain)})
 
     def do_POST(self):
         led = self.ledger
@@ -105,7 +116,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/mine":
             block = led.mine()
             with led.lock:
-                valid = is_valid(led.chain)
+                valid = is_valid_safe(led.chain)
             return self._send(201 if valid else 200,
                               {"new_block": block, "is_valid": valid})
         if path == "/nodes/register":
@@ -139,7 +150,7 @@ class Handler(BaseHTTPRequestHandler):
             with led.lock:
                 best, replaced = len(led.chain), False
                 for chain in collected:
-                    if len(chain) > best and is_valid(chain):
+                    if len(chain) > best and is_valid_safe(chain):
                         best, led.chain, replaced = len(chain), chain, True
                 chain = list(led.chain)
             status = "Chain replaced" if replaced else "Chain not replaced - master"

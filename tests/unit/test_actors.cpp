@@ -33,7 +33,8 @@ struct node_fixture {
   std::vector<std::function<void(dlt::fetch_result)>> hung;
   dlt::node_actors actors;
 
-  explicit node_fixture(std::chrono::milliseconds peer_timeout = 300ms) {
+  explicit node_fixture(std::chrono::milliseconds peer_timeout = 300ms,
+                        bool requeue_orphans = false) {
     auto fetch = [this](const dlt::peer_address& p, std::chrono::milliseconds,
                         std::function<void(dlt::fetch_result)> done) {
       auto& peer = peers.at(p.text);
@@ -46,7 +47,7 @@ struct node_fixture {
         hung.push_back(std::move(done)); // never answered
       }
     };
-    actors = dlt::spawn_node_actors(sys, fetch, peer_timeout);
+    actors = dlt::spawn_node_actors(sys, fetch, {peer_timeout, requeue_orphans});
   }
 
   ~node_fixture() {
@@ -207,6 +208,28 @@ TEST_CASE("a peer that never answers costs a round no more than the deadline") {
   for (auto& done : f.hung)
     done({true, chain_body(50, 9.0)});
   CHECK(f.ask<std::uint64_t>(f.actors.chain, dlt::height_atom::value) == 3);
+}
+
+TEST_CASE("orphaned transactions are dropped by default, requeued on request") {
+  for (bool requeue : {false, true}) {
+    node_fixture f{300ms, requeue};
+    f.add_tx("mine-1");
+    f.add_tx("mine-2");
+    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+    f.peers["longer:1"] = {fake_peer::answer, chain_body(5, 42.0)};
+    f.register_peer("longer:1");
+    auto out = f.ask<dlt::consensus_outcome>(f.actors.gossiper,
+                                             dlt::consensus_atom::value);
+    REQUIRE(out.replaced);
+    // The gossiper sent the restore before answering us, so it is queued
+    // at the mempool before our take.
+    auto pending = f.ask<dlt::tx_list>(f.actors.mempool, dlt::take_atom::value);
+    if (requeue)
+      CHECK(pending == dlt::tx_list{dlt::transaction_json("mine-1"),
+                                    dlt::transaction_json("mine-2")});
+    else
+      CHECK(pending.empty());
+  }
 }
 
 TEST_CASE("the registry normalizes, deduplicates and reports refusals") {

@@ -94,3 +94,38 @@ TEST_CASE("validation is iterative: a million blocks validate") {
   REQUIRE(err);
   CHECK_THAT(*err, Catch::Contains("block 999999"));
 }
+
+TEST_CASE("orphaned transactions: ours after the fork, minus what the new chain carries") {
+  dlt::chain ours{dlt::make_genesis(1.0)};
+  auto push = [](dlt::chain& c, std::vector<std::string> txs) {
+    std::vector<std::string> canon;
+    for (auto& t : txs)
+      canon.push_back(dlt::transaction_json(t));
+    c.push_back(dlt::seal_block(c.size() + 1, c.back().hash, 1.0 + c.size(), canon));
+  };
+  push(ours, {"shared"});
+  auto theirs = ours;
+  push(ours, {"a", "b"});
+  push(ours, {"c"});
+  push(theirs, {"b"});
+  push(theirs, {"x"});
+  push(theirs, {"y"});
+  auto r = dlt::reorg(ours, theirs);
+  CHECK(r.orphaned == std::vector<std::string>{dlt::transaction_json("a"),
+                                               dlt::transaction_json("c")});
+  std::sort(r.included.begin(), r.included.end());
+  CHECK(r.included == std::vector<std::string>{dlt::transaction_json("x"),
+                                               dlt::transaction_json("y")});
+  // Only the blocks the filter accepts (a node's own) count as orphaned.
+  auto only_last = dlt::reorg(ours, theirs, [&](const dlt::block& b) {
+    return b.hash == ours.back().hash;
+  });
+  CHECK(only_last.orphaned == std::vector<std::string>{dlt::transaction_json("c")});
+  // A different genesis: everything but the genesis transaction.
+  dlt::chain other{dlt::make_genesis(2.0)};
+  push(other, {"z"});
+  push(other, {"w"});
+  push(other, {"v"});
+  push(other, {"u"});
+  CHECK(dlt::reorg(ours, other).orphaned.size() == 4);
+}

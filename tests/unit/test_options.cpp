@@ -47,6 +47,16 @@ TEST_CASE("bad command lines are errors that say what is wrong") {
   expect_error({"--config", "/nonexistent/x.conf"}, "cannot read");
 }
 
+TEST_CASE("--requeue-orphans is a switch, off by default") {
+  CHECK_FALSE(parse({}).options.requeue_orphans);
+  CHECK(parse({"--requeue-orphans"}).options.requeue_orphans);
+  CHECK(parse({"--requeue-orphans", "--port", "1"}).options.requeue_orphans);
+  CHECK_FALSE(parse({"--requeue-orphans", "false"}).options.requeue_orphans);
+  CHECK(parse({"--requeue-orphans=yes"}).options.requeue_orphans);
+  CHECK(parse({"--requeue-orphans=maybe"}).what
+        == dlt::command_line::action::error);
+}
+
 TEST_CASE("help and version") {
   CHECK(parse({"--help"}).what == dlt::command_line::action::help);
   CHECK(parse({"--version"}).what == dlt::command_line::action::version);

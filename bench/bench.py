@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""Every dlt-node benchmark, each figure taken in the same run next to its
+bound (these machines are shared: absolute numbers drift, ratios hold).
+
+  bench/run            full run: prints the table, writes bench/results.md
+  bench/run --quick    smoke mode (seconds; what CTest runs): same code paths,
+                       short durations, no targets checked
+
+Bounds: nginx serving the very same response bytes (HTTP rows), the peers'
+own delay (consensus), moving the same bytes (chain adoption), raw Crypto++
+SHA-256 over the same canonical bytes (validation). The Python reference
+protocol (tests/e2e/ref_node.py) runs the same cases where it can.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+sys.path.insert(0, HERE)
+
+from fake_peers import make_chain  # noqa: E402
+from harness import Client, Node, RefNode, call, free_port  # noqa: E402
+from peers import PeerFarm  # noqa: E402
+
+BUILD = os.environ.get("DLT_BUILD") or os.path.join(ROOT, "build")
+os.environ.setdefault("DLT_NODE", os.path.join(BUILD, "dlt-node"))
+TX_BODY = b'{"data": "x"}'
+TX_ANSWER = b'{"transaction": {"data": "x"}}'
+
+
+# -- tools ------------------------------------------------------------------------
+
+def wrk(url, conns, seconds, post=False):
+    """Runs wrk; returns requests/s, p50 and p99 latency in ms, non-2xx count."""
+    args = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--latency", url]
+    if post:
+        script = os.path.join(HERE, "post_tx.lua")
+        args[1:1] = ["-s", script]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)\b" % p, out)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {"rps": rps, "p50": pct(50), "p99": pct(99),
+            "non2xx": int(bad.group(1)) if bad else 0,
+            "errors": errors.group(0) if errors else ""}
+
+
+class Nginx:
+    """nginx on a free loopback port serving files and fixed answers."""
+
+    def __init__(self, files, fixed):
+        self.dir = tempfile.mkdtemp(prefix="dlt-nginx-")
+        self.port = free_port()
+        locations = []
+        for path, data in files.items():
+            name = os.path.join(self.dir, "f" + str(len(locations)))
+            with open(name, "wb") as f:
+                f.write(data)
+            locations.append("location = %s { alias %s; }" % (path, name))
+        for path, (status, body) in fixed.items():
+            locations.append("location = %s { return %d '%s'; }"
+                             % (path, status, body.decode()))
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""
+worker_processes auto;
+daemon off;
+pid %(dir)s/nginx.pid;
+error_log %(dir)s/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type application/json;
+  client_body_temp_path %(dir)s;
+  proxy_temp_path %(dir)s;
+  fastcgi_temp_path %(dir)s;
+  uwsgi_temp_path %(dir)s;
+  scgi_temp_path %(dir)s;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:%(port)d;
+    %(locations)s
+  }
+}
+""" % {"dir": self.dir, "port": self.port, "locations": "\n    ".join(locations)})
+        self.proc = subprocess.Popen(["nginx", "-c", conf], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/" % self.port, timeout=1)
+            except urllib.error.HTTPError:
+                break  # 404: up
+            except OSError:
+                time.sleep(0.05)
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def rss_kib(pid, field="VmRSS"):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def adopt(node, chain):
+    """Makes `node` hold `chain` through consensus with a one-off peer."""
+    farm = PeerFarm([json.dumps({"chain": chain, "is_valid": True}).encode()])
+    try:
+        call(node.url, "POST", "/nodes/register", {"nodes": farm.addresses})
+        status, body = call(node.url, "POST", "/nodes/consensus", {}, timeout=600)
+        assert status == 200 and len(body["chain"]) == len(chain), body.get("status")
+    finally:
+        farm.close()
+
+
+def raw_get(url, timeout=600):
+    start = time.monotonic()
+    with urllib.request.urlopen(url, timeout=timeout) as res:
+        data = res.read()
+    return data, time.monotonic() - start
+
+
+def timed_post(url, path, timeout=600):
+    start = time.monotonic()
+    req = urllib.request.Request(url + path, data=b"{}", method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as res:
+        data = res.read()
+    return data, time.monotonic() - start
+
+
+# -- the table --------------------------------------------------------------------
+
+ROWS = []
+
+
+def row(case, node, bound, ratio=None, target=None, notes=""):
+    ok = ""
+    if target is not None and ratio is not None:
+        kind, value = target
+        ok = "yes" if (ratio >= value if kind == ">=" else ratio <= value) else "NO"
+        target = "%s %s" % (kind, value)
+    ROWS.append({"case": case, "node": node, "bound": bound,
+                 "ratio": "" if ratio is None else "%.2f" % ratio,
+                 "target": target or "", "met": ok, "notes": notes})
+    print("  %-46s %-28s %-28s %6s %s" % (case, node, bound,
+                                           ROWS[-1]["ratio"], ok), flush=True)
+
+
+def fmt_http(r):
+    return "%.0f rps, p50 %.2f / p99 %.2f ms" % (r["rps"], r["p50"], r["p99"])
+
+
+def bench_http(args):
+    lengths = [1, 100] if args.quick else [1, 100, 10000]
+    conns = [8] if args.quick else [8, 32, 128]
+    secs = 1 if args.quick else args.seconds
+    targets = {100: 0.6, 10000: 0.5}
+    with Node() as node:
+        have = 1
+        for n in lengths:
+            if n > have:
+                adopt(node, make_chain(n, tag="bench"))
+                have = n
+            body, _ = raw_get(node.url + "/chain")
+            nginx = Nginx({"/chain": body}, {})
+            try:
+                for c in conns:
+                    ours = wrk(node.url + "/chain", c, secs)
+                    bound = wrk(nginx.url + "/chain", c, secs)
+                    target = (">=", targets[n]) if n in targets and c == 32 else None
+                    row("GET /chain, %d blocks (%d KB), wrk -c%d" % (n, len(body) // 1024, c),
+                        fmt_http(ours), "nginx " + fmt_http(bound),
+                        ours["rps"] / bound["rps"], None if args.quick else target)
+            finally:
+                nginx.close()
+        nginx = Nginx({}, {"/transactions/new": (201, TX_ANSWER)})
+        try:
+            for c in conns:
+                ours = wrk(node.url + "/transactions/new", c, secs, post=True)
+                bound = wrk(nginx.url + "/transactions/new", c, secs, post=True)
+                assert ours["non2xx"] == 0, ours
+                row("POST /transactions/new, wrk -c%d" % c, fmt_http(ours),
+                    "nginx fixed 201: " + fmt_http(bound), ours["rps"] / bound["rps"],
+                    None if args.quick else (">=", 0.4) if c == 32 else None)
+        finally:
+            nginx.close()
+
+
+def mine_under_load(url, secs):
+    """POST /mine in a loop while wrk posts transactions; returns figures."""
+    loader = threading.Thread(target=wrk, args=(url + "/transactions/new", 16, secs),
+                              kwargs={"post": True})
+    loader.start()
+    time.sleep(0.2)
+    c = Client(url)
+    lat, txs = [], 0
+    end = time.monotonic() + secs - 0.4
+    while time.monotonic() < end:
+        start = time.monotonic()
+        status, body, _ = c.request("POST", "/mine", {})
+        lat.append((time.monotonic() - start) * 1000)
+        if body and body.get("new_block"):
+            txs += len(body["new_block"]["transactions"])
+    c.close()
+    loader.join()
+    lat.sort()
+    took = sum(lat) / 1000
+    return {"mines": len(lat) / took, "p50": lat[len(lat) // 2],
+            "p99": lat[int(len(lat) * 0.99)], "txs": txs / took}
+
+
+def bench_mine(args):
+    secs = 2 if args.quick else args.seconds
+    with Node() as node:
+        ours = mine_under_load(node.url, secs)
+    notes = "%.0f mined tx/s" % ours["txs"]
+    ref_text = "-"
+    if not args.quick:
+        with RefNode() as ref:
+            r = mine_under_load(ref.url, secs)
+        ref_text = "Python ref %.0f mines/s, p50 %.1f / p99 %.1f ms" % (r["mines"], r["p50"], r["p99"])
+        notes += "; Python ref %.0f mined tx/s" % r["txs"]
+    row("POST /mine under tx load (wrk -c16 posting)",
+        "%.0f mines/s, p50 %.1f / p99 %.1f ms" % (ours["mines"], ours["p50"], ours["p99"]),
+        ref_text, None, None, notes)
+
+
+def consensus_round(url, runs):
+    times = []
+    for _ in range(runs):
+        _, took = timed_post(url, "/nodes/consensus")
+        times.append(took)
+    return statistics.median(times)
+
+
+def bench_consensus(args):
+    delay = 0.2
+    for peers in ([8] if args.quick else [8, 64]):
+        bodies = [json.dumps({"chain": make_chain(2 + i % 3, t0=1e9 + i), "is_valid": True}).encode()
+                  for i in range(peers)]
+        farm = PeerFarm(bodies, delay=delay)
+        try:
+            with Node() as node:
+                call(node.url, "POST", "/nodes/register", {"nodes": farm.addresses})
+                ours = consensus_round(node.url, 3 if args.quick else 7)
+            ref_text = "-"
+            if not args.quick and peers <= 64:
+                with RefNode() as ref:
+                    call(ref.url, "POST", "/nodes/register", {"nodes": farm.addresses})
+                    ref_took = consensus_round(ref.url, 1)
+                ref_text = "Python ref %.2f s" % ref_took
+        finally:
+            farm.close()
+        row("consensus, %d peers x %d ms delay (median)" % (peers, delay * 1000),
+            "%.3f s" % ours, "peer delay %.3f s" % delay, ours / delay,
+            None if args.quick or peers != 64 else ("<=", 1.5),
+            ref_text + ("; target <= 0.3 s" if peers == 64 else ""))
+
+
+def bench_adopt(args):
+    for n in ([1000] if args.quick else [10000, 100000]):
+        chain = make_chain(n, tag="adopt")
+        body = json.dumps({"chain": chain, "is_valid": True}).encode()
+        farm = PeerFarm([body])
+        try:
+            _, move = raw_get("http://%s/chain" % farm.addresses[0])
+            with Node() as node:
+                rss0 = rss_kib(node.proc.pid)
+                call(node.url, "POST", "/nodes/register", {"nodes": farm.addresses})
+                answer, took = timed_post(node.url, "/nodes/consensus")
+                assert b'"Chain replaced"' in answer
+                rss1, peak = rss_kib(node.proc.pid), rss_kib(node.proc.pid, "VmHWM")
+            ref_text = "-"
+            if not args.quick:
+                with RefNode() as ref:
+                    call(ref.url, "POST", "/nodes/register", {"nodes": farm.addresses})
+                    answer, ref_took = timed_post(ref.url, "/nodes/consensus")
+                    replaced = b'"Chain replaced"' in answer
+                ref_text = "Python ref %.2f s, %s" % (
+                    ref_took, "adopted" if replaced else "refused it (recursion limit)")
+        finally:
+            farm.close()
+        row("adopt a %d-block chain (%.1f MB) by consensus" % (n, len(body) / 1e6),
+            "%.3f s" % took, "moving the bytes %.3f s" % move, took / move,
+            None, ref_text + ("; target <= 2 s: %s" % ("yes" if took <= 2 else "NO")
+                              if n == 100000 else ""))
+        row("RSS holding %d blocks" % n,
+            "+%.1f MB (%.1f MB per 100k blocks)" % ((rss1 - rss0) / 1024,
+                                                     (rss1 - rss0) / 1024 * 100000 / n),
+            "chain JSON %.1f MB" % (len(body) / 1e6), None, None,
+            "peak RSS %.1f MB while adopting" % (peak / 1024))
+
+
+def bench_validation(args):
+    blocks = 2000 if args.quick else 100000
+    out = subprocess.run([os.path.join(BUILD, "bench", "dlt-bench"), "--blocks", str(blocks),
+                          "--repeat", "2" if args.quick else "5"],
+                         capture_output=True, text=True, check=True, timeout=600).stdout
+    figures = {j["name"]: j for j in map(json.loads, out.splitlines())}
+    sha, val, adopt_ = figures["sha256_raw"], figures["validate"], figures["adopt_from_json"]
+    row("chain validation, %d blocks" % blocks,
+        "%.2fM blocks/s, %.0f MB/s" % (val["blocks_per_s"] / 1e6, val["mb_per_s"]),
+        "raw SHA-256 %.0f MB/s" % sha["mb_per_s"], val["mb_per_s"] / sha["mb_per_s"],
+        None if args.quick else (">=", 0.5))
+    row("parse + canonicalize + validate from JSON",
+        "%.2fM blocks/s, %.0f MB/s" % (adopt_["blocks_per_s"] / 1e6, adopt_["mb_per_s"]),
+        "raw SHA-256 %.0f MB/s" % sha["mb_per_s"], adopt_["mb_per_s"] / sha["mb_per_s"],
+        None, "what adopting a peer's chain costs in CPU")
+
+
+def bench_reference_http(args):
+    secs = 1 if args.quick else args.seconds
+    with Node() as node, RefNode("--preload", "99") as ref:
+        adopt(node, make_chain(100, tag="bench"))
+        for path, post in (("/chain", False), ("/transactions/new", True)):
+            ours = wrk(node.url + path, 32, secs, post=post)
+            theirs = wrk(ref.url + path, 32, secs, post=post)
+            row("Python ref vs dlt-node: %s %s, wrk -c32" % ("POST" if post else "GET", path),
+                fmt_http(ours), "Python ref " + fmt_http(theirs),
+                ours["rps"] / max(theirs["rps"], 1e-9), None,
+                "ratio = how many times faster dlt-node is")
+
+
+def write_markdown(path, args, started):
+    with open(path, "w") as f:
+        f.write("<!-- written by bench/run%s on %s -->\n\n" % (
+            " --quick" if args.quick else "", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))))
+        f.write("| case | dlt-node | bound | node/bound | target | met | notes |\n")
+        f.write("|---|---|---|---|---|---|---|\n")
+        for r in ROWS:
+            f.write("| %(case)s | %(node)s | %(bound)s | %(ratio)s | %(target)s | %(met)s | %(notes)s |\n" % r)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smoke mode: seconds, no targets")
+    ap.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
+    ap.add_argument("--only", help="comma-separated sections: http,mine,consensus,adopt,validation,reference")
+    ap.add_argument("--out", help="Markdown output (default bench/results.md; quick: none)")
+    args = ap.parse_args()
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool):
+            sys.exit("bench: %s is not installed (bench/run installs it)" % tool)
+    started = time.time()
+    sections = {"http": bench_http, "mine": bench_mine, "consensus": bench_consensus,
+                "adopt": bench_adopt, "validation": bench_validation,
+                "reference": bench_reference_http}
+    chosen = args.only.split(",") if args.only else list(sections)
+    print("  %-46s %-28s %-28s %6s %s" % ("case", "dlt-node", "bound", "ratio", "met"))
+    for name in chosen:
+        sections[name](args)
+    out = args.out or (None if args.quick else os.path.join(HERE, "results.md"))
+    if out:
+        write_markdown(out, args, started)
+        print("written:", out)
+    missed = [r["case"] for r in ROWS if r["met"] == "NO"]
+    print("%d figures, %d targets missed%s" % (len(ROWS), len(missed),
+                                               (": " + "; ".join(missed)) if missed else ""))
+
+
+if __name__ == "__main__":
+    main()
