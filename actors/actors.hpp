@@ -49,14 +49,27 @@ using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using take_atom = caf::atom_constant<caf::atom("take")>;
 using tip_atom = caf::atom_constant<caf::atom("tip")>;
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 
 // -- message types --------------------------------------------------------------
 
-/// An immutable view of the chain at one moment. `blocks_json` is the
-/// canonical "[b1, b2, ...]" list, built once per chain state and shared by
-/// every response that serves it.
+/// The canonical block list "[b1, b2, ...]" as immutable segments of
+/// whole blocks: the list is "[" + join(segments, ", ") + "]". Appending a
+/// block replaces only the last segment, so a new chain state shares almost
+/// all of its bytes with the previous one and is never concatenated whole.
+struct chain_json {
+  std::vector<std::shared_ptr<const std::string>> segments;
+
+  /// Bytes of the whole list.
+  std::size_t size() const;
+  /// The whole list as one string (tests, tools).
+  std::string str() const;
+};
+
+/// An immutable view of the chain at one moment, shared by every response
+/// that serves it.
 struct chain_view {
-  std::shared_ptr<const std::string> blocks_json;
+  std::shared_ptr<const chain_json> blocks;
   std::uint64_t height = 0;
   bool valid = false;
 };
@@ -127,12 +140,12 @@ struct rest_request {
   std::string body;
 };
 
-/// A JSON response assembled from up to three parts, so a large shared chain
-/// body goes out without being copied: prefix + *shared + suffix.
+/// A JSON response assembled from parts, so a large shared chain body goes
+/// out without being copied: prefix + chain list (if any) + suffix.
 struct rest_response {
   unsigned status = 200;
   std::string prefix;
-  std::shared_ptr<const std::string> shared;
+  std::shared_ptr<const chain_json> chain;
   std::string suffix;
   std::string allow; // Allow header for 405 answers
 };
@@ -157,8 +170,15 @@ using responder_ptr = std::shared_ptr<responder>;
 
 // -- the actors ---------------------------------------------------------------
 
+/// Anything that wants every new chain state as it happens.
+using chain_watcher_actor = caf::typed_actor<
+  /// The chain changed; sent before the change's requester is answered.
+  caf::reacts_to<chain_view>>;
+
 /// Owns the ledger: the one valid chain this node holds.
 using chain_actor = caf::typed_actor<
+  /// Publishes every new chain state to `watcher`, the current one at once.
+  caf::reacts_to<subscribe_atom, chain_watcher_actor>,
   /// A snapshot of the whole chain (shared bytes, no copy).
   caf::replies_to<snapshot_atom>::with<chain_view>,
   /// The number of blocks held.
@@ -222,7 +242,10 @@ using gossiper_actor = caf::typed_actor<
 /// transport, and ledger rules live in the model).
 using edge_actor = caf::typed_actor<
   /// Serves one request; answers through the responder exactly once.
-  caf::reacts_to<rest_request, responder_ptr>>;
+  caf::reacts_to<rest_request, responder_ptr>,
+  /// The chain's latest state, published by the chain actor: GET /chain is
+  /// answered from it without a round trip to the chain actor.
+  caf::reacts_to<chain_view>>;
 
 /// The handles every request handler needs.
 struct node_actors {
@@ -240,6 +263,7 @@ inline constexpr std::chrono::seconds ask_timeout{30};
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_tip)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_watcher_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::block_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::mine_outcome)

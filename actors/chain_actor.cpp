@@ -13,11 +13,18 @@
 namespace dlt {
 namespace {
 
+/// Blocks per JSON segment, by size: appends copy at most this much.
+constexpr std::size_t segment_bytes = 64 * 1024;
+
 struct chain_state {
   chain blocks;
-  /// The canonical block list, built lazily once per chain state and shared
-  /// with every response until the chain changes.
-  std::shared_ptr<const std::string> cached_json;
+  /// The canonical block list in segments (see chain_json), kept in step
+  /// with `blocks`; segment_first[i] is the index of segment i's first block.
+  std::vector<std::shared_ptr<const std::string>> segments;
+  std::vector<std::size_t> segment_first;
+  /// The published view of the current state; null when stale.
+  std::shared_ptr<const chain_json> cached_json;
+  std::vector<chain_watcher_actor> watchers;
   /// Whether `blocks` passed validation (kept as an invariant: every change
   /// is checked before it is made).
   bool valid = false;
@@ -31,22 +38,85 @@ struct chain_state {
 
   chain_view view() {
     if (!cached_json)
-      cached_json = std::make_shared<const std::string>(chain_json_array(blocks));
+      cached_json = std::make_shared<const chain_json>(chain_json{segments});
     return {cached_json, blocks.size(), valid};
   }
 
-  void changed() {
-    cached_json.reset();
+  /// Adds the last block of `blocks` to the segments.
+  void segment_append() {
+    const auto& json = blocks.back().json;
+    if (segments.empty() || segments.back()->size() >= segment_bytes) {
+      segments.push_back(std::make_shared<const std::string>(json));
+      segment_first.push_back(blocks.size() - 1);
+      return;
+    }
+    auto grown = std::make_shared<std::string>();
+    grown->reserve(segments.back()->size() + 2 + json.size());
+    *grown = *segments.back();
+    *grown += ", ";
+    *grown += json;
+    segments.back() = std::move(grown);
+  }
+
+  /// Rebuilds the last segment after the last block was removed.
+  void segment_pop() {
+    if (segment_first.back() >= blocks.size()) {
+      segments.pop_back();
+      segment_first.pop_back();
+      return;
+    }
+    auto rebuilt = std::make_shared<std::string>();
+    for (auto i = segment_first.back(); i < blocks.size(); ++i) {
+      if (i > segment_first.back())
+        *rebuilt += ", ";
+      *rebuilt += blocks[i].json;
+    }
+    segments.back() = std::move(rebuilt);
+  }
+
+  void segment_rebuild() {
+    segments.clear();
+    segment_first.clear();
+    std::size_t i = 0;
+    while (i < blocks.size()) {
+      auto seg = std::make_shared<std::string>(blocks[i].json);
+      segment_first.push_back(i);
+      for (++i; i < blocks.size() && seg->size() < segment_bytes; ++i) {
+        *seg += ", ";
+        *seg += blocks[i].json;
+      }
+      segments.push_back(std::move(seg));
+    }
   }
 };
 
+using chain_ptr_self = chain_actor::stateful_pointer<chain_state>;
+
+/// Publishes the new state to every watcher. Called before the request that
+/// changed the chain is answered, so whoever hears of the change through
+/// that answer reaches watchers after the new state did.
+void changed(chain_ptr_self self) {
+  auto& st = self->state;
+  st.cached_json.reset();
+  if (st.watchers.empty())
+    return;
+  auto v = st.view();
+  for (const auto& w : st.watchers)
+    self->send(w, v);
+}
+
 chain_actor::behavior_type
-chain_behavior(chain_actor::stateful_pointer<chain_state> self,
+chain_behavior(chain_ptr_self self,
                double genesis_ts) {
   auto& st = self->state;
   st.blocks.push_back(make_genesis(genesis_ts));
   st.valid = !validation_error(st.blocks);
+  st.segment_rebuild();
   return {
+    [self](subscribe_atom, chain_watcher_actor& w) {
+      self->send(w, self->state.view());
+      self->state.watchers.push_back(std::move(w));
+    },
     [self](snapshot_atom) { return self->state.view(); },
     [self](height_atom) {
       return static_cast<std::uint64_t>(self->state.blocks.size());
@@ -62,7 +132,8 @@ chain_behavior(chain_actor::stateful_pointer<chain_state> self,
         return false;
       st.blocks.push_back(*b);
       st.own.insert(b->hash);
-      st.changed();
+      st.segment_append();
+      changed(self);
       return true;
     },
     [self](replace_atom, const chain_ptr& candidate, bool collect_orphans) {
@@ -79,7 +150,8 @@ chain_behavior(chain_actor::stateful_pointer<chain_state> self,
           });
         st.blocks = std::move(*candidate);
         st.valid = true;
-        st.changed();
+        st.segment_rebuild();
+        changed(self);
         log("chain", "adopted a chain of ", st.blocks.size(), " blocks",
             collect_orphans ? ", " + std::to_string(moved.orphaned.size())
                                 + " orphaned transactions requeued"
@@ -96,7 +168,8 @@ chain_behavior(chain_actor::stateful_pointer<chain_state> self,
       st.own.erase(st.blocks.back().hash);
       auto popped = std::make_shared<const block>(std::move(st.blocks.back()));
       st.blocks.pop_back();
-      st.changed();
+      st.segment_pop();
+      changed(self);
       return popped;
     },
   };

@@ -14,6 +14,28 @@
 
 namespace dlt {
 
+std::size_t chain_json::size() const {
+  std::size_t n = 2; // brackets
+  for (const auto& seg : segments)
+    n += seg->size();
+  if (segments.size() > 1)
+    n += 2 * (segments.size() - 1);
+  return n;
+}
+
+std::string chain_json::str() const {
+  std::string out;
+  out.reserve(size());
+  out += '[';
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    if (i > 0)
+      out += ", ";
+    out += *segments[i];
+  }
+  out += ']';
+  return out;
+}
+
 responder::responder(callback cb) : cb_(std::move(cb)) {
 }
 

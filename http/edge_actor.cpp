@@ -10,6 +10,8 @@
 //   POST /action/evil       -> chain     (pop)
 // Response objects list their keys in sorted order, as Flask's jsonify does.
 
+#include <optional>
+
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -25,6 +27,8 @@ namespace {
 
 struct edge_state {
   node_actors actors;
+  /// The chain's latest state as the chain actor published it.
+  std::optional<chain_view> chain;
   std::chrono::milliseconds consensus_timeout{0};
   static inline const char* name = "edge";
 };
@@ -53,7 +57,7 @@ rest_response chain_response(unsigned status, const chain_view& view,
   rest_response res;
   res.status = status;
   res.prefix = "{\"chain\": ";
-  res.shared = view.blocks_json;
+  res.chain = view.blocks;
   res.suffix = std::move(suffix);
   return res;
 }
@@ -87,13 +91,17 @@ bool reject_malformed_body(const rest_request& req, const responder_ptr& rp) {
 
 // -- handlers --------------------------------------------------------------------
 
+rest_response chain_answer(const chain_view& view) {
+  return chain_response(200, view,
+                        ", \"is_valid\": " + bool_text(view.valid) + "}");
+}
+
 void get_chain(edge_ptr self, const rest_request&, responder_ptr rp) {
+  if (self->state.chain)
+    return rp->respond(chain_answer(*self->state.chain));
   self->request(self->state.actors.chain, ask_timeout, snapshot_atom::value)
     .then(
-      [rp](const chain_view& view) {
-        rp->respond(chain_response(
-          200, view, ", \"is_valid\": " + bool_text(view.valid) + "}"));
-      },
+      [rp](const chain_view& view) { rp->respond(chain_answer(view)); },
       fail_with(rp, "reading the chain"));
 }
 
@@ -249,10 +257,13 @@ edge_actor::behavior_type edge_behavior(edge_ptr self, node_actors actors,
                                         std::chrono::milliseconds timeout) {
   self->state.actors = std::move(actors);
   self->state.consensus_timeout = timeout;
+  self->send(self->state.actors.chain, subscribe_atom::value,
+             caf::actor_cast<chain_watcher_actor>(self));
   return {
     [self](const rest_request& req, responder_ptr& rp) {
       route(self, req, std::move(rp));
     },
+    [self](chain_view& view) { self->state.chain = std::move(view); },
   };
 }
 

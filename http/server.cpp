@@ -247,7 +247,7 @@ private:
     res.keep_alive(keep_alive_);
     auto& body = res.body();
     body.prefix = std::move(r.prefix);
-    body.shared = std::move(r.shared);
+    body.chain = std::move(r.chain);
     body.suffix = std::move(r.suffix);
     auto length = shared_body::size(body);
     if (head_)

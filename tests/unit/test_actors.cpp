@@ -65,7 +65,7 @@ struct node_fixture {
 
   dlt::chain current_chain() {
     auto view = ask<dlt::chain_view>(actors.chain, dlt::snapshot_atom::value);
-    auto parsed = dlt::chain_from_json(nlohmann::json::parse(*view.blocks_json));
+    auto parsed = dlt::chain_from_json(nlohmann::json::parse(view.blocks->str()));
     REQUIRE(parsed);
     return *parsed;
   }
@@ -186,7 +186,7 @@ TEST_CASE("consensus keeps our chain when no peer's chain is strictly longer") {
   auto out = f.ask<dlt::consensus_outcome>(f.actors.gossiper,
                                            dlt::consensus_atom::value);
   CHECK_FALSE(out.replaced);
-  CHECK_THAT(*out.view.blocks_json, Catch::Contains("ours"));
+  CHECK_THAT(out.view.blocks->str(), Catch::Contains("ours"));
 }
 
 TEST_CASE("a peer that never answers costs a round no more than the deadline") {
@@ -230,6 +230,36 @@ TEST_CASE("orphaned transactions are dropped by default, requeued on request") {
     else
       CHECK(pending.empty());
   }
+}
+
+TEST_CASE("the published chain list stays byte-equal to the chain across segments") {
+  node_fixture f;
+  auto expect_consistent = [&] {
+    auto view = f.ask<dlt::chain_view>(f.actors.chain, dlt::snapshot_atom::value);
+    auto listed = view.blocks->str();
+    auto parsed = dlt::chain_from_json(nlohmann::json::parse(listed));
+    REQUIRE(parsed);
+    CHECK(dlt::chain_json_array(*parsed) == listed);
+    CHECK(view.blocks->size() == listed.size());
+    CHECK(parsed->size() == view.height);
+  };
+  // ~1 KB blocks: 64 KB segments fill after ~60 blocks.
+  std::string big(1000, 'x');
+  for (int i = 0; i < 150; ++i) {
+    f.add_tx(big + std::to_string(i));
+    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  }
+  expect_consistent();
+  for (int i = 0; i < 70; ++i) // pops across a segment boundary
+    f.ask<dlt::block_ptr>(f.actors.chain, dlt::pop_atom::value);
+  expect_consistent();
+  f.peers["long:1"] = {fake_peer::answer, chain_body(300, 7.0)};
+  f.register_peer("long:1");
+  f.ask<dlt::consensus_outcome>(f.actors.gossiper, dlt::consensus_atom::value);
+  expect_consistent();
+  f.add_tx("after");
+  f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  expect_consistent();
 }
 
 TEST_CASE("the registry normalizes, deduplicates and reports refusals") {

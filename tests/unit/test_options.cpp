@@ -47,7 +47,7 @@ TEST_CASE("bad command lines are errors that say what is wrong") {
   expect_error({"--config", "/nonexistent/x.conf"}, "cannot read");
 }
 
-TEST_CASE("--requeue-orphans is a switch, off by default") {
+TEST_CASE("requeue-orphans is a switch, off by default") {
   CHECK_FALSE(parse({}).options.requeue_orphans);
   CHECK(parse({"--requeue-orphans"}).options.requeue_orphans);
   CHECK(parse({"--requeue-orphans", "--port", "1"}).options.requeue_orphans);
