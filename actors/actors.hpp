@@ -50,6 +50,7 @@ using take_atom = caf::atom_constant<caf::atom("take")>;
 using tip_atom = caf::atom_constant<caf::atom("tip")>;
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 // -- message types --------------------------------------------------------------
 
@@ -245,7 +246,11 @@ using edge_actor = caf::typed_actor<
   caf::reacts_to<rest_request, responder_ptr>,
   /// The chain's latest state, published by the chain actor: GET /chain is
   /// answered from it without a round trip to the chain actor.
-  caf::reacts_to<chain_view>>;
+  caf::reacts_to<chain_view>,
+  /// Internal, once a second: answers 503 for hot-path asks (transactions)
+  /// that outlived ask_timeout. One sweep instead of a CAF request timeout
+  /// per request: CAF 0.17's clock wakes its thread for every one of those.
+  caf::reacts_to<sweep_atom>>;
 
 /// The handles every request handler needs.
 struct node_actors {

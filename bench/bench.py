@@ -172,6 +172,18 @@ def row(case, node, bound, ratio=None, target=None, notes=""):
                                            ROWS[-1]["ratio"], ok), flush=True)
 
 
+def paired(node_url, bound_url, conns, secs, repeats, post=False):
+    """Alternates node and bound runs `repeats` times and returns the run with
+    the median requests/s of each: the machine is shared and drifts, and a
+    single back-to-back pair can be off by 15% either way."""
+    ours, theirs = [], []
+    for _ in range(repeats):
+        ours.append(wrk(node_url, conns, secs, post=post))
+        theirs.append(wrk(bound_url, conns, secs, post=post))
+    median = lambda runs: sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+    return median(ours), median(theirs)
+
+
 def fmt_http(r):
     return "%.0f rps, p50 %.2f / p99 %.2f ms" % (r["rps"], r["p50"], r["p99"])
 
@@ -191,8 +203,8 @@ def bench_http(args):
             nginx = Nginx({"/chain": body}, {})
             try:
                 for c in conns:
-                    ours = wrk(node.url + "/chain", c, secs)
-                    bound = wrk(nginx.url + "/chain", c, secs)
+                    ours, bound = paired(node.url + "/chain", nginx.url + "/chain",
+                                         c, secs, args.repeats)
                     target = (">=", targets[n]) if n in targets and c == 32 else None
                     row("GET /chain, %d blocks (%d KB), wrk -c%d" % (n, len(body) // 1024, c),
                         fmt_http(ours), "nginx " + fmt_http(bound),
@@ -202,8 +214,9 @@ def bench_http(args):
         nginx = Nginx({}, {"/transactions/new": (201, TX_ANSWER)})
         try:
             for c in conns:
-                ours = wrk(node.url + "/transactions/new", c, secs, post=True)
-                bound = wrk(nginx.url + "/transactions/new", c, secs, post=True)
+                ours, bound = paired(node.url + "/transactions/new",
+                                     nginx.url + "/transactions/new", c, secs,
+                                     args.repeats, post=True)
                 assert ours["non2xx"] == 0, ours
                 row("POST /transactions/new, wrk -c%d" % c, fmt_http(ours),
                     "nginx fixed 201: " + fmt_http(bound), ours["rps"] / bound["rps"],
@@ -360,10 +373,14 @@ def write_markdown(path, args, started):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke mode: seconds, no targets")
-    ap.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
+    ap.add_argument("--seconds", type=int, default=3, help="duration of each wrk run")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="alternating node/bound wrk pairs per HTTP row (median kept)")
     ap.add_argument("--only", help="comma-separated sections: http,mine,consensus,adopt,validation,reference")
     ap.add_argument("--out", help="Markdown output (default bench/results.md; quick: none)")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats = 1
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
             sys.exit("bench: %s is not installed (bench/run installs it)" % tool)

@@ -11,6 +11,7 @@
 // Response objects list their keys in sorted order, as Flask's jsonify does.
 
 #include <optional>
+#include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -25,8 +26,17 @@
 namespace dlt {
 namespace {
 
+/// A hot-path ask the sweep watches (see edge_actor in actors.hpp).
+struct pending_ask {
+  std::chrono::steady_clock::time_point deadline;
+  responder_ptr rp;
+  const char* what;
+};
+
 struct edge_state {
   node_actors actors;
+  std::unordered_map<std::uint64_t, pending_ask> pending;
+  std::uint64_t next_ask = 0;
   /// The chain's latest state as the chain actor published it.
   std::optional<chain_view> chain;
   std::chrono::milliseconds consensus_timeout{0};
@@ -77,16 +87,41 @@ auto fail_with(responder_ptr rp, const char* what) {
 
 // -- request bodies ------------------------------------------------------------
 
+bool is_blank(const std::string& body) {
+  return body.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
 /// Endpoints that take no input accept an empty body or any JSON value (the
 /// notebook posts {}); anything else is a malformed request.
 bool reject_malformed_body(const rest_request& req, const responder_ptr& rp) {
-  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
+  if (is_blank(req.body))
     return false;
   auto doc = parse_json(req.body);
   if (doc)
     return false;
   rp->respond(error_response(400, "Malformed JSON body: " + doc.error()));
   return true;
+}
+
+/// The body as a JSON object, or nothing after answering 400: `missing` (the
+/// reference's message) for an empty body or one that is not an object, the
+/// parser's reason for malformed JSON.
+std::optional<json> object_body(const rest_request& req, const responder_ptr& rp,
+                                std::string_view missing) {
+  if (is_blank(req.body)) {
+    rp->respond(error_response(400, missing));
+    return std::nullopt;
+  }
+  auto doc = parse_json(req.body);
+  if (!doc) {
+    rp->respond(error_response(400, "Malformed JSON body: " + doc.error()));
+    return std::nullopt;
+  }
+  if (!doc->is_object()) {
+    rp->respond(error_response(400, missing));
+    return std::nullopt;
+  }
+  return std::move(*doc);
 }
 
 // -- handlers --------------------------------------------------------------------
@@ -106,23 +141,29 @@ void get_chain(edge_ptr self, const rest_request&, responder_ptr rp) {
 }
 
 void new_transaction(edge_ptr self, const rest_request& req, responder_ptr rp) {
-  auto doc = parse_json(req.body);
-  if (!doc) {
-    // An empty body is what the reference calls missing values too.
-    if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
-      return rp->respond(error_response(400, "Missing values"));
-    return rp->respond(error_response(400, "Malformed JSON body: "
-                                             + doc.error()));
-  }
-  if (!doc->is_object() || !doc->contains("data"))
+  auto doc = object_body(req, rp, "Missing values");
+  if (!doc)
+    return;
+  if (!doc->contains("data"))
     return rp->respond(error_response(400, "Missing values"));
   auto tx = transaction_json((*doc)["data"]);
-  self->request(self->state.actors.mempool, ask_timeout, add_atom::value, tx)
+  // The hottest path: its deadline is kept by the sweep, not by CAF.
+  auto& st = self->state;
+  auto id = ++st.next_ask;
+  constexpr const char* what = "queueing the transaction";
+  st.pending.emplace(id, pending_ask{std::chrono::steady_clock::now()
+                                       + ask_timeout,
+                                     rp, what});
+  self->request(st.actors.mempool, caf::infinite, add_atom::value, tx)
     .then(
-      [rp, tx](std::uint64_t) {
-        rp->respond(json_response(201, "{\"transaction\": " + tx + "}"));
+      [self, id, rp, tx](std::uint64_t) {
+        if (self->state.pending.erase(id))
+          rp->respond(json_response(201, "{\"transaction\": " + tx + "}"));
       },
-      fail_with(rp, "queueing the transaction"));
+      [self, id, rp](caf::error& err) {
+        if (self->state.pending.erase(id))
+          fail_with(rp, what)(err);
+      });
 }
 
 void mine(edge_ptr self, const rest_request& req, responder_ptr rp) {
@@ -142,15 +183,9 @@ void mine(edge_ptr self, const rest_request& req, responder_ptr rp) {
 }
 
 void register_nodes(edge_ptr self, const rest_request& req, responder_ptr rp) {
-  auto doc = parse_json(req.body);
-  if (!doc) {
-    if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
-      return rp->respond(error_response(400, "Missing list of nodes"));
-    return rp->respond(error_response(400, "Malformed JSON body: "
-                                             + doc.error()));
-  }
-  if (!doc->is_object())
-    return rp->respond(error_response(400, "Missing list of nodes"));
+  auto doc = object_body(req, rp, "Missing list of nodes");
+  if (!doc)
+    return;
   auto it = doc->find("nodes");
   if (it == doc->end() || it->is_null()
       || (it->is_array() && it->empty()))
@@ -259,11 +294,27 @@ edge_actor::behavior_type edge_behavior(edge_ptr self, node_actors actors,
   self->state.consensus_timeout = timeout;
   self->send(self->state.actors.chain, subscribe_atom::value,
              caf::actor_cast<chain_watcher_actor>(self));
+  self->delayed_send(self, std::chrono::seconds(1), sweep_atom::value);
   return {
     [self](const rest_request& req, responder_ptr& rp) {
       route(self, req, std::move(rp));
     },
     [self](chain_view& view) { self->state.chain = std::move(view); },
+    [self](sweep_atom) {
+      auto now = std::chrono::steady_clock::now();
+      auto& pending = self->state.pending;
+      for (auto it = pending.begin(); it != pending.end();) {
+        if (it->second.deadline <= now) {
+          log("edge", it->second.what, " timed out");
+          it->second.rp->respond(error_response(
+            503, std::string{it->second.what} + " timed out"));
+          it = pending.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      self->delayed_send(self, std::chrono::seconds(1), sweep_atom::value);
+    },
   };
 }
 
