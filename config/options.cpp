@@ -101,7 +101,7 @@ const std::map<std::string, setting>& settings() {
      number("threads serving HTTP, 0 = one per core [0]",
             &node_options::http_threads, 0, 256)},
     {"actor-threads",
-     number("threads running actors, 0 = one per core [0]",
+     number("threads running actors, 0 = half the cores, at least 1 [0]",
             &node_options::actor_threads, 0, 256)},
   };
   return table;

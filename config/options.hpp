@@ -40,7 +40,7 @@ struct node_options {
   bool requeue_orphans = false;
   /// Threads serving HTTP (0: one per core).
   std::uint64_t http_threads = 0;
-  /// Threads running actors (0: one per core).
+  /// Threads running actors (0: half the cores, at least one).
   std::uint64_t actor_threads = 0;
 };
 
