@@ -10,8 +10,10 @@
 namespace dlt {
 
 /// `consensus_timeout` bounds how long a consensus request may take in all
-/// (the gossiper bounds each round by the peer deadline itself).
+/// (the gossiper bounds each round by the peer deadline itself);
+/// `hot_ask_timeout` is the deadline the sweep keeps for transactions.
 edge_actor spawn_edge(caf::actor_system& sys, node_actors actors,
-                      std::chrono::milliseconds consensus_timeout);
+                      std::chrono::milliseconds consensus_timeout,
+                      std::chrono::milliseconds hot_ask_timeout = ask_timeout);
 
 } // namespace dlt

@@ -37,6 +37,7 @@ struct edge_state {
   node_actors actors;
   std::unordered_map<std::uint64_t, pending_ask> pending;
   std::uint64_t next_ask = 0;
+  std::chrono::milliseconds hot_ask_timeout{0};
   /// The chain's latest state as the chain actor published it.
   std::optional<chain_view> chain;
   std::chrono::milliseconds consensus_timeout{0};
@@ -152,7 +153,7 @@ void new_transaction(edge_ptr self, const rest_request& req, responder_ptr rp) {
   auto id = ++st.next_ask;
   constexpr const char* what = "queueing the transaction";
   st.pending.emplace(id, pending_ask{std::chrono::steady_clock::now()
-                                       + ask_timeout,
+                                       + st.hot_ask_timeout,
                                      rp, what});
   self->request(st.actors.mempool, caf::infinite, add_atom::value, tx)
     .then(
@@ -289,9 +290,11 @@ void route(edge_ptr self, const rest_request& req, responder_ptr rp) {
 }
 
 edge_actor::behavior_type edge_behavior(edge_ptr self, node_actors actors,
-                                        std::chrono::milliseconds timeout) {
+                                        std::chrono::milliseconds timeout,
+                                        std::chrono::milliseconds hot_timeout) {
   self->state.actors = std::move(actors);
   self->state.consensus_timeout = timeout;
+  self->state.hot_ask_timeout = hot_timeout;
   self->send(self->state.actors.chain, subscribe_atom::value,
              caf::actor_cast<chain_watcher_actor>(self));
   self->delayed_send(self, std::chrono::seconds(1), sweep_atom::value);
@@ -321,8 +324,10 @@ edge_actor::behavior_type edge_behavior(edge_ptr self, node_actors actors,
 } // namespace
 
 edge_actor spawn_edge(caf::actor_system& sys, node_actors actors,
-                      std::chrono::milliseconds consensus_timeout) {
-  return sys.spawn(edge_behavior, std::move(actors), consensus_timeout);
+                      std::chrono::milliseconds consensus_timeout,
+                      std::chrono::milliseconds hot_ask_timeout) {
+  return sys.spawn(edge_behavior, std::move(actors), consensus_timeout,
+                   hot_ask_timeout);
 }
 
 } // namespace dlt
