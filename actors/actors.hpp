@@ -33,6 +33,7 @@ namespace dlt {
 
 using add_atom = caf::atom_constant<caf::atom("add")>;
 using append_atom = caf::atom_constant<caf::atom("append")>;
+using confirm_atom = caf::atom_constant<caf::atom("confirm")>;
 using consensus_atom = caf::atom_constant<caf::atom("consensus")>;
 using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
 using height_atom = caf::atom_constant<caf::atom("height")>;
@@ -199,12 +200,16 @@ using chain_actor = caf::typed_actor<
 using mempool_actor = caf::typed_actor<
   /// Queues one canonical transaction; answers the number pending.
   caf::replies_to<add_atom, std::string>::with<std::uint64_t>,
-  /// Hands over every pending transaction and empties the pool.
+  /// Hands every pending transaction to the (single) miner as a batch that
+  /// stays in flight until confirmed or given back.
   caf::replies_to<take_atom>::with<tx_list>,
-  /// Puts taken transactions back in front, in order (mining failed).
-  caf::reacts_to<restore_atom, tx_list>,
-  /// After a reorg: drops pending transactions the adopted blocks carry (one
-  /// per occurrence), then queues the orphaned ones in front.
+  /// The in-flight batch is in a block now: forget it.
+  caf::reacts_to<confirm_atom>,
+  /// The in-flight batch was not mined: back in front, in order.
+  caf::reacts_to<restore_atom>,
+  /// After a reorg: drops the transactions the adopted blocks carry from the
+  /// pending ones and the in-flight batch (one per occurrence), then queues
+  /// the orphaned ones in front.
   caf::reacts_to<reconcile_atom, tx_list, tx_list>,
   /// The number of pending transactions.
   caf::replies_to<size_atom>::with<std::uint64_t>>;

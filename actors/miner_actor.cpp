@@ -3,7 +3,7 @@
 // Mines run one at a time (a queue of promises), so two concurrent POST /mine
 // never take the same transactions. The block is built on the tip the chain
 // actor reports; if the tip moves before the append (consensus or evil in
-// between), the block is rebuilt on the new tip with the same transactions.
+// between), the batch goes back to the mempool and is taken again.
 
 #include <deque>
 
@@ -48,9 +48,18 @@ void fail(miner_ptr self, const caf::error& err) {
   start_next(self);
 }
 
-void give_back(miner_ptr self, tx_list txs) {
-  self->send(self->state.mempool, restore_atom::value, std::move(txs));
+// The mempool keeps the batch it handed out until we confirm or give it back
+// (see mempool_actor): a reorg meanwhile can then still drop from the batch
+// the transactions that the adopted blocks already carry.
+void give_back(miner_ptr self) {
+  self->send(self->state.mempool, restore_atom::value);
 }
+
+void confirm(miner_ptr self) {
+  self->send(self->state.mempool, confirm_atom::value);
+}
+
+void take_and_mine(miner_ptr self, int attempt);
 
 void try_append(miner_ptr self, tx_list txs, int attempt) {
   self->request(self->state.chain, ask_timeout, tip_atom::value)
@@ -58,7 +67,7 @@ void try_append(miner_ptr self, tx_list txs, int attempt) {
       [self, txs, attempt](const chain_tip& tip) mutable {
         if (!tip.valid) {
           // As the reference: never build on an invalid chain.
-          give_back(self, std::move(txs));
+          give_back(self);
           finish(self, mine_outcome{nullptr, false});
           return;
         }
@@ -66,25 +75,30 @@ void try_append(miner_ptr self, tx_list txs, int attempt) {
           seal_block(tip.height + 1, tip.hash, wall_clock_seconds(), txs));
         self->request(self->state.chain, ask_timeout, append_atom::value, b)
           .then(
-            [self, b, txs, attempt, valid = tip.valid](bool appended) mutable {
-              if (appended)
+            [self, b, attempt, valid = tip.valid](bool appended) {
+              if (appended) {
+                confirm(self);
                 finish(self, mine_outcome{b, valid});
-              else if (attempt < max_attempts)
-                try_append(self, std::move(txs), attempt + 1);
-              else {
-                give_back(self, std::move(txs));
+                return;
+              }
+              // The tip moved (consensus or evil in between): give the batch
+              // back and take it again, minus what a reorg may have dropped.
+              give_back(self);
+              if (attempt < max_attempts)
+                take_and_mine(self, attempt + 1);
+              else
                 fail(self, caf::make_error(caf::sec::request_timeout,
                                            "the chain tip kept moving"));
-              }
             },
             [self](caf::error& err) {
-              // The append may or may not have happened: do not requeue the
-              // transactions, which could mine them twice.
+              // The append may or may not have happened: drop the batch
+              // rather than risk mining it twice.
+              confirm(self);
               fail(self, err);
             });
       },
-      [self, txs](caf::error& err) mutable {
-        give_back(self, std::move(txs));
+      [self](caf::error& err) {
+        give_back(self);
         fail(self, err);
       });
 }
@@ -99,6 +113,18 @@ void report_nothing_to_mine(miner_ptr self) {
       [self](caf::error& err) { fail(self, err); });
 }
 
+void take_and_mine(miner_ptr self, int attempt) {
+  self->request(self->state.mempool, ask_timeout, take_atom::value)
+    .then(
+      [self, attempt](tx_list& txs) {
+        if (txs.empty())
+          report_nothing_to_mine(self);
+        else
+          try_append(self, std::move(txs), attempt);
+      },
+      [self](caf::error& err) { fail(self, err); });
+}
+
 void start_next(miner_ptr self) {
   auto& st = self->state;
   if (st.queue.empty()) {
@@ -106,15 +132,7 @@ void start_next(miner_ptr self) {
     return;
   }
   st.busy = true;
-  self->request(st.mempool, ask_timeout, take_atom::value)
-    .then(
-      [self](tx_list& txs) {
-        if (txs.empty())
-          report_nothing_to_mine(self);
-        else
-          try_append(self, std::move(txs), 1);
-      },
-      [self](caf::error& err) { fail(self, err); });
+  take_and_mine(self, 1);
 }
 
 miner_actor::behavior_type miner_behavior(miner_ptr self, mempool_actor mempool,

@@ -262,6 +262,33 @@ TEST_CASE("the published chain list stays byte-equal to the chain across segment
   expect_consistent();
 }
 
+TEST_CASE("a reorg drops included transactions also from the miner's batch") {
+  node_fixture f;
+  auto tx = [](const char* d) { return dlt::transaction_json(d); };
+  for (bool reorg_first : {true, false}) {
+    f.add_tx("t1");
+    f.add_tx("t2");
+    auto batch = f.ask<dlt::tx_list>(f.actors.mempool, dlt::take_atom::value);
+    REQUIRE(batch == dlt::tx_list{tx("t1"), tx("t2")});
+    // While the batch is in flight, an adopted chain turns out to carry t1.
+    auto reconcile = [&] {
+      f.self->send(f.actors.mempool, dlt::reconcile_atom::value, dlt::tx_list{},
+                   dlt::tx_list{tx("t1")});
+    };
+    auto give_back = [&] { f.self->send(f.actors.mempool, dlt::restore_atom::value); };
+    if (reorg_first) {
+      reconcile();
+      give_back();
+    } else {
+      give_back();
+      reconcile();
+    }
+    auto pending = f.ask<dlt::tx_list>(f.actors.mempool, dlt::take_atom::value);
+    CHECK(pending == dlt::tx_list{tx("t2")});
+    f.self->send(f.actors.mempool, dlt::confirm_atom::value);
+  }
+}
+
 TEST_CASE("the registry normalizes, deduplicates and reports refusals") {
   node_fixture f;
   auto out = f.ask<dlt::register_outcome>(
