@@ -39,6 +39,15 @@ TX_BODY = b'{"data": "x"}'
 TX_ANSWER = b'{"transaction": {"data": "x"}}'
 
 
+def find_tool(name):
+    """On PATH, or in the sbin folders Debian installs daemons into (a CI
+    environment's PATH may leave those out)."""
+    for path in (shutil.which(name), "/usr/sbin/" + name, "/sbin/" + name):
+        if path and os.access(path, os.X_OK):
+            return path
+    return None
+
+
 # -- tools ------------------------------------------------------------------------
 
 def wrk(url, conns, seconds, post=False):
@@ -102,7 +111,8 @@ http {
   }
 }
 """ % {"dir": self.dir, "port": self.port, "locations": "\n    ".join(locations)})
-        self.proc = subprocess.Popen(["nginx", "-c", conf], stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([find_tool("nginx"), "-c", conf],
+                                     stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -382,7 +392,7 @@ def main():
     if args.quick:
         args.repeats = 1
     for tool in ("wrk", "nginx"):
-        if not shutil.which(tool):
+        if not find_tool(tool):
             sys.exit("bench: %s is not installed (bench/run installs it)" % tool)
     started = time.time()
     sections = {"http": bench_http, "mine": bench_mine, "consensus": bench_consensus,
