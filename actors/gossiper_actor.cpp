@@ -230,9 +230,8 @@ gossiper_behavior(gossiper_ptr self, peer_registry_actor registry,
   st.chain = std::move(chain);
   st.mempool = std::move(mempool);
   st.requeue_orphans = settings.requeue_orphans;
-  auto peer_timeout = settings.peer_timeout;
   st.fetch = std::move(fetch);
-  st.peer_timeout = peer_timeout;
+  st.peer_timeout = settings.peer_timeout;
   return {
     [self](consensus_atom) {
       auto promise = self->make_response_promise<consensus_outcome>();

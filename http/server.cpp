@@ -272,12 +272,12 @@ private:
   // to read): closing at once would reset the connection and could destroy
   // the answer in flight. Stop sending, discard input for a bounded time.
   void linger() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (ec)
-      return do_close();
-    if (!linger_deadline_set_) {
-      linger_deadline_set_ = true;
+    if (!lingering_) {
+      lingering_ = true;
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (ec)
+        return do_close();
       stream_.expires_after(std::chrono::seconds(2));
     }
     buffer_.clear();
@@ -312,7 +312,7 @@ private:
   bool head_ = false;
   bool closed_ = false;
   bool linger_ = false;
-  bool linger_deadline_set_ = false;
+  bool lingering_ = false;
   unsigned version_ = 11;
 };
 
