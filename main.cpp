@@ -3,6 +3,7 @@
 
 #include <sys/resource.h>
 
+#include <atomic>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -37,6 +38,46 @@ std::size_t cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+/// Exit statuses besides 0 (stopped by a signal) and 2 (bad command line).
+constexpr int exit_cannot_start = 1;   // port in use, ledger unusable, ...
+constexpr int exit_storage_failed = 3; // a commit failed while running
+
+/// Opens and checks the stored ledger, or says why not and what to do.
+std::shared_ptr<dlt::ledger_store> open_ledger(const std::string& dir,
+                                               dlt::stored_ledger& loaded) {
+  auto started = std::chrono::steady_clock::now();
+  auto store = dlt::ledger_store::open(dir);
+  if (!store) {
+    std::cerr << "dlt-node: cannot use the data directory: " << store.error()
+              << '\n';
+    return nullptr;
+  }
+  auto ledger = (*store)->load();
+  if (!ledger) {
+    std::cerr
+      << "dlt-node: refusing to start: " << ledger.error() << ".\n"
+      << "The ledger in " << dir << " cannot be trusted, and the node will "
+      << "not serve or extend it.\nTo start afresh, move the directory "
+      << "aside (mv " << dir << " " << dir << ".damaged) and start again; "
+      << "the node then begins a new chain and can take the longest chain "
+      << "back from its peers (POST /nodes/register, GET /nodes/resolve). "
+      << "Or restore " << dir << " from a backup.\n";
+    return nullptr;
+  }
+  loaded = std::move(*ledger);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - started)
+              .count();
+  dlt::log("node", "ledger ", (*store)->path(), ": ",
+           loaded.blocks.empty()
+             ? std::string{"new"}
+             : std::to_string(loaded.blocks.size()) + " blocks, "
+                 + std::to_string(loaded.pending.size()) + " pending, "
+                 + std::to_string(loaded.peers.size()) + " peers, checked in "
+                 + std::to_string(ms) + " ms");
+  return std::shared_ptr<dlt::ledger_store>{std::move(*store)};
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -69,6 +110,9 @@ int main(int argc, char** argv) {
   auto http_threads = opt.http_threads > 0 ? opt.http_threads : cores();
   boost::asio::io_context ioc{static_cast<int>(http_threads)};
 
+  // Set from the storage actor's thread; outlives the actor system.
+  std::atomic<bool> storage_failed{false};
+
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads",
           static_cast<std::size_t>(opt.actor_threads > 0
@@ -76,17 +120,6 @@ int main(int argc, char** argv) {
                                      : std::max<std::size_t>(1, cores() / 2)));
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
-
-  std::chrono::milliseconds peer_timeout{opt.peer_timeout_ms};
-  dlt::gossip_settings gossip;
-  gossip.peer_timeout = peer_timeout;
-  gossip.requeue_orphans = opt.requeue_orphans;
-  auto actors = dlt::spawn_node_actors(
-    sys, dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes), gossip);
-  // Consensus answers within the peer deadline plus the time to verify what
-  // arrived; this outer bound only catches a round that never ends.
-  auto edge = dlt::spawn_edge(sys, actors,
-                              peer_timeout + std::chrono::minutes(10));
 
   dlt::http_limits limits;
   limits.max_body_bytes = opt.max_body_bytes;
@@ -97,15 +130,49 @@ int main(int argc, char** argv) {
   limits.max_connections = static_cast<std::size_t>(opt.max_connections);
 
   std::string error;
-  auto server = dlt::start_http_server(ioc, opt.host, opt.port, limits, edge,
-                                       error);
+  auto server = dlt::bind_http_server(ioc, opt.host, opt.port, limits, error);
   if (!server) {
     std::cerr << "dlt-node: cannot listen on " << opt.host << ":" << opt.port
               << ": " << error << '\n';
-    caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
-    dlt::stop_node_actors(actors);
-    return 1;
+    return exit_cannot_start;
   }
+
+  // The ledger: loaded and checked before anything is served.
+  dlt::stored_ledger loaded;
+  dlt::storage_actor storage;
+  if (!opt.ephemeral) {
+    auto dir = !opt.data_dir.empty()
+                 ? opt.data_dir
+                 : "data/node-" + std::to_string(server->port());
+    auto store = open_ledger(dir, loaded);
+    if (!store)
+      return exit_cannot_start;
+    // A failed commit means memory and disk disagree from then on: stop
+    // serving (nothing unstored was acknowledged) rather than go on.
+    storage = dlt::spawn_storage(sys, std::move(store),
+                                 [&ioc, &storage_failed,
+                                  server](const std::string& why) {
+                                   dlt::log("node", "stopping: the ledger "
+                                                    "cannot be stored (",
+                                            why, ")");
+                                   storage_failed = true;
+                                   server->stop();
+                                   ioc.stop();
+                                 });
+  }
+
+  std::chrono::milliseconds peer_timeout{opt.peer_timeout_ms};
+  dlt::gossip_settings gossip;
+  gossip.peer_timeout = peer_timeout;
+  gossip.requeue_orphans = opt.requeue_orphans;
+  auto actors = dlt::spawn_node_actors(
+    sys, dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes), gossip,
+    std::move(loaded), storage);
+  // Consensus answers within the peer deadline plus the time to verify what
+  // arrived; this outer bound only catches a round that never ends.
+  auto edge = dlt::spawn_edge(sys, actors,
+                              peer_timeout + std::chrono::minutes(10));
+  server->start(edge);
 
   boost::asio::signal_set signals{ioc, SIGINT, SIGTERM};
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -117,7 +184,8 @@ int main(int argc, char** argv) {
   });
 
   dlt::log("node", dlt::version_text(), " up on ", opt.host, ":",
-           server->port(), " (peer timeout ", opt.peer_timeout_ms, " ms)");
+           server->port(), " (peer timeout ", opt.peer_timeout_ms, " ms",
+           opt.ephemeral ? ", ephemeral" : "", ")");
   // Last: scripts and tests take this line to mean the node is ready.
   std::cout << "dlt-node listening on http://" << opt.host << ":"
             << server->port() << std::endl;
@@ -132,5 +200,5 @@ int main(int argc, char** argv) {
   caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
   dlt::stop_node_actors(actors);
   dlt::log("node", "stopped");
-  return 0;
+  return storage_failed ? exit_storage_failed : 0;
 }

@@ -10,6 +10,13 @@
 //   miner --> mempool (take pending) --> chain (tip, append)
 //   gossiper --> peer_registry (peers), chain (height, replace),
 //                chain_fetcher (HTTP I/O, injected), verifier (detached)
+//   chain --> mempool (reconcile, after a reorg)
+//   chain | mempool | peer_registry --> storage (commit), when not ephemeral
+//
+// Durability: a change is answered (and a new chain state published) only
+// after the storage actor has synced it to disk. The in-memory state moves
+// on at once, and storage applies changes in the order they were sent, so
+// what is on disk is always a state the node was in.
 
 #include <chrono>
 #include <cstdint>
@@ -26,6 +33,7 @@
 #include "model/block.hpp"
 #include "model/chain.hpp"
 #include "model/peer_address.hpp"
+#include "storage/ledger_store.hpp"
 
 namespace dlt {
 
@@ -33,9 +41,11 @@ namespace dlt {
 
 using add_atom = caf::atom_constant<caf::atom("add")>;
 using append_atom = caf::atom_constant<caf::atom("append")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using confirm_atom = caf::atom_constant<caf::atom("confirm")>;
 using consensus_atom = caf::atom_constant<caf::atom("consensus")>;
 using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using height_atom = caf::atom_constant<caf::atom("height")>;
 using mine_atom = caf::atom_constant<caf::atom("mine")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
@@ -91,6 +101,27 @@ using chain_ptr = std::shared_ptr<chain>;
 /// Canonical transactions ({"data": v}) in arrival order.
 using tx_list = std::vector<std::string>;
 
+/// Where a miner's batch came from: the mempool's row numbers of its
+/// transactions (removed from storage together with the block) and the
+/// mempool's reorg epoch when it was taken.
+struct batch_origin {
+  std::vector<std::int64_t> seqs;
+  std::uint64_t epoch = 0;
+};
+
+/// The pending transactions handed to the miner.
+struct tx_batch {
+  tx_list txs;
+  batch_origin origin;
+};
+
+/// The mempool's side of a reorg: its storage change (committed by the
+/// chain actor together with the new chain) and its new epoch.
+struct mempool_delta {
+  ledger_change change;
+  std::uint64_t epoch = 0;
+};
+
 /// Answer to a mine request: the new block, or null when nothing was pending.
 struct mine_outcome {
   block_ptr new_block;
@@ -107,11 +138,6 @@ struct register_outcome {
 struct consensus_outcome {
   bool replaced = false;
   chain_view view;
-  /// With --requeue-orphans: transactions of blocks this node mined that the
-  /// adopted chain dropped, and transactions the adopted blocks carry; the
-  /// gossiper reconciles the mempool with both.
-  tx_list orphaned;
-  tx_list included;
 };
 
 /// What a chain fetch from one peer gave: its body, or why there is none.
@@ -172,6 +198,16 @@ using responder_ptr = std::shared_ptr<responder>;
 
 // -- the actors ---------------------------------------------------------------
 
+/// Owns the ledger's storage (storage/ledger_store.hpp). Runs detached: a
+/// disk sync blocks its own thread, never the scheduler's.
+using storage_actor = caf::typed_actor<
+  /// Stores one change; answers once it is on disk. Changes that arrive
+  /// while a sync runs are stored together by the next one (group commit);
+  /// the answer is the number of changes that shared the sync.
+  caf::replies_to<commit_atom, ledger_change>::with<std::uint64_t>,
+  /// Internal: syncs the changes gathered so far.
+  caf::reacts_to<flush_atom>>;
+
 /// Anything that wants every new chain state as it happens.
 using chain_watcher_actor = caf::typed_actor<
   /// The chain changed; sent before the change's requester is answered.
@@ -187,11 +223,13 @@ using chain_actor = caf::typed_actor<
   caf::replies_to<height_atom>::with<std::uint64_t>,
   /// The block a new block must link to.
   caf::replies_to<tip_atom>::with<chain_tip>,
-  /// Appends a block built on the current tip; false when the tip has moved
-  /// since (the miner then rebuilds on the new tip).
-  caf::replies_to<append_atom, block_ptr>::with<bool>,
+  /// Appends a block built on the current tip from a batch of the mempool;
+  /// false when the tip has moved since or a reorg reconciled the mempool
+  /// after the batch was taken (the miner then gives it back and retakes).
+  caf::replies_to<append_atom, block_ptr, batch_origin>::with<bool>,
   /// Adopts a validated chain when it is strictly longer than ours; with
-  /// `collect_orphans`, answers the transactions the new chain dropped.
+  /// `collect_orphans`, has the mempool requeue the transactions the new
+  /// chain dropped and forget those it carries, stored in one commit.
   caf::replies_to<replace_atom, chain_ptr, bool>::with<consensus_outcome>,
   /// Removes the last block unless only the genesis block is left (evil).
   caf::replies_to<pop_atom>::with<block_ptr>>;
@@ -202,15 +240,16 @@ using mempool_actor = caf::typed_actor<
   caf::replies_to<add_atom, std::string>::with<std::uint64_t>,
   /// Hands every pending transaction to the (single) miner as a batch that
   /// stays in flight until confirmed or given back.
-  caf::replies_to<take_atom>::with<tx_list>,
+  caf::replies_to<take_atom>::with<tx_batch>,
   /// The in-flight batch is in a block now: forget it.
   caf::reacts_to<confirm_atom>,
   /// The in-flight batch was not mined: back in front, in order.
   caf::reacts_to<restore_atom>,
   /// After a reorg: drops the transactions the adopted blocks carry from the
   /// pending ones and the in-flight batch (one per occurrence), then queues
-  /// the orphaned ones in front.
-  caf::reacts_to<reconcile_atom, tx_list, tx_list>,
+  /// the orphaned ones in front. Answers the storage change, for the chain
+  /// actor to commit with the new chain, and the new epoch.
+  caf::replies_to<reconcile_atom, tx_list, tx_list>::with<mempool_delta>,
   /// The number of pending transactions.
   caf::replies_to<size_atom>::with<std::uint64_t>>;
 
@@ -259,6 +298,7 @@ using edge_actor = caf::typed_actor<
 
 /// The handles every request handler needs.
 struct node_actors {
+  storage_actor storage; // null when ephemeral
   chain_actor chain;
   mempool_actor mempool;
   peer_registry_actor peers;
@@ -275,6 +315,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_tip)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_watcher_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::block_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::ledger_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::batch_origin)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::tx_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::mempool_delta)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::mine_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::register_outcome)

@@ -1,9 +1,12 @@
 // The chain actor: sole owner of the ledger. Every change goes through here,
 // one message at a time, so appends, replacements and pops never interleave.
+// A change takes effect in memory at once (the next append builds on it) and
+// is answered and published once storage has it on disk.
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include <unordered_set>
 
@@ -25,6 +28,11 @@ struct chain_state {
   /// The published view of the current state; null when stale.
   std::shared_ptr<const chain_json> cached_json;
   std::vector<chain_watcher_actor> watchers;
+  storage_actor storage; // null when ephemeral
+  mempool_actor mempool;
+  /// The mempool's epoch after the last reorg it was reconciled with: a
+  /// batch taken before it may hold transactions the chain now carries.
+  std::uint64_t mempool_epoch = 0;
   /// Whether `blocks` passed validation (kept as an invariant: every change
   /// is checked before it is made).
   bool valid = false;
@@ -44,6 +52,7 @@ struct chain_state {
 
   /// Adds the last block of `blocks` to the segments.
   void segment_append() {
+    cached_json.reset();
     const auto& json = blocks.back().json;
     if (segments.empty() || segments.back()->size() >= segment_bytes) {
       segments.push_back(std::make_shared<const std::string>(json));
@@ -60,6 +69,7 @@ struct chain_state {
 
   /// Rebuilds the last segment after the last block was removed.
   void segment_pop() {
+    cached_json.reset();
     if (segment_first.back() >= blocks.size()) {
       segments.pop_back();
       segment_first.pop_back();
@@ -75,6 +85,7 @@ struct chain_state {
   }
 
   void segment_rebuild() {
+    cached_json.reset();
     segments.clear();
     segment_first.clear();
     std::size_t i = 0;
@@ -92,24 +103,73 @@ struct chain_state {
 
 using chain_ptr_self = chain_actor::stateful_pointer<chain_state>;
 
-/// Publishes the new state to every watcher. Called before the request that
-/// changed the chain is answered, so whoever hears of the change through
-/// that answer reaches watchers after the new state did.
-void changed(chain_ptr_self self) {
-  auto& st = self->state;
-  st.cached_json.reset();
-  if (st.watchers.empty())
+/// Makes `change` durable, then publishes the state it led to (`view`) to
+/// every watcher and calls `done`; `failed` gets the storage error instead.
+/// Watchers thus only ever see stored states, and always before whoever
+/// hears of the change through its answer.
+template <class Done, class Failed>
+void commit(chain_ptr_self self, ledger_change change, chain_view view,
+            Done done, Failed failed) {
+  auto publish = [self, view, done]() mutable {
+    for (const auto& w : self->state.watchers)
+      self->send(w, view);
+    done();
+  };
+  if (!self->state.storage) {
+    publish();
     return;
-  auto v = st.view();
-  for (const auto& w : st.watchers)
-    self->send(w, v);
+  }
+  self->request(self->state.storage, ask_timeout, commit_atom::value,
+                std::move(change))
+    .then([publish](std::uint64_t) mutable { publish(); },
+          [failed](caf::error& err) mutable { failed(err); });
+}
+
+/// commit() answering `rp` with `answer` once stored.
+template <class T>
+void commit_and_answer(chain_ptr_self self, ledger_change change,
+                       caf::typed_response_promise<T> rp, T answer) {
+  commit(
+    self, std::move(change), self->state.view(),
+    [rp, answer = std::move(answer)]() mutable { rp.deliver(std::move(answer)); },
+    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+/// The blocks of the current chain from index `first` (1-based) on, as
+/// storage takes them.
+std::vector<std::shared_ptr<const block>> blocks_from(const chain& blocks,
+                                                      std::size_t first) {
+  std::vector<std::shared_ptr<const block>> out;
+  out.reserve(blocks.size() - (first - 1));
+  for (auto i = first - 1; i < blocks.size(); ++i)
+    out.push_back(std::make_shared<const block>(blocks[i]));
+  return out;
 }
 
 chain_actor::behavior_type
-chain_behavior(chain_ptr_self self,
-               double genesis_ts) {
+chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
+               storage_actor storage, mempool_actor mempool) {
   auto& st = self->state;
-  st.blocks.push_back(make_genesis(genesis_ts));
+  st.storage = std::move(storage);
+  st.mempool = std::move(mempool);
+  st.own.insert(own.begin(), own.end());
+  if (blocks.empty()) {
+    // A new ledger: its genesis block is the first thing stored.
+    st.blocks.push_back(make_genesis(wall_clock_seconds()));
+    if (st.storage) {
+      ledger_change genesis;
+      genesis.blocks = blocks_from(st.blocks, 1);
+      self->request(st.storage, ask_timeout, commit_atom::value,
+                    std::move(genesis))
+        .then([](std::uint64_t) {},
+              [self](caf::error& err) {
+                log("chain", "storing the genesis block failed: ",
+                    self->system().render(err));
+              });
+    }
+  } else {
+    st.blocks = std::move(blocks);
+  }
   st.valid = !validation_error(st.blocks);
   st.segment_rebuild();
   return {
@@ -125,60 +185,108 @@ chain_behavior(chain_ptr_self self,
       const auto& last = self->state.blocks.back();
       return chain_tip{last.index, last.hash, self->state.valid};
     },
-    [self](append_atom, const block_ptr& b) {
+    [self](append_atom, const block_ptr& b,
+           batch_origin& origin) -> caf::result<bool> {
       auto& st = self->state;
       const auto& last = st.blocks.back();
-      if (!b || b->index != last.index + 1 || b->previous_hash != last.hash)
+      if (!b || b->index != last.index + 1 || b->previous_hash != last.hash
+          || origin.epoch < st.mempool_epoch)
         return false;
       st.blocks.push_back(*b);
       st.own.insert(b->hash);
       st.segment_append();
-      changed(self);
-      return true;
+      // The block and the removal of its transactions from the stored
+      // mempool are one commit: after a crash they are pending or mined,
+      // never both and never neither.
+      ledger_change change;
+      change.blocks.push_back(b);
+      change.own_added.push_back(b->hash);
+      change.txs_removed = std::move(origin.seqs);
+      auto rp = self->make_response_promise<bool>();
+      commit_and_answer(self, std::move(change), rp, true);
+      return rp;
     },
-    [self](replace_atom, const chain_ptr& candidate, bool collect_orphans) {
+    [self](replace_atom, const chain_ptr& candidate,
+           bool collect_orphans) -> caf::result<consensus_outcome> {
       auto& st = self->state;
       // Longest valid chain strictly longer than ours wins, whatever its
       // genesis. The candidate was verified already; checking its links
       // again is cheap (hashes are precomputed) and keeps the invariant.
-      if (candidate && candidate->size() > st.blocks.size()
-          && !validation_error(*candidate)) {
-        reorg_transactions moved;
-        if (collect_orphans)
-          moved = reorg(st.blocks, *candidate, [&](const block& b) {
-            return st.own.count(b.hash) > 0;
-          });
-        st.blocks = std::move(*candidate);
-        st.valid = true;
-        st.segment_rebuild();
-        changed(self);
-        log("chain", "adopted a chain of ", st.blocks.size(), " blocks",
-            collect_orphans ? ", " + std::to_string(moved.orphaned.size())
-                                + " orphaned transactions requeued"
-                            : std::string{});
-        return consensus_outcome{true, st.view(), std::move(moved.orphaned),
-                                 std::move(moved.included)};
+      if (!candidate || candidate->size() <= st.blocks.size()
+          || validation_error(*candidate))
+        return consensus_outcome{false, st.view()};
+      reorg_transactions moved;
+      if (collect_orphans)
+        moved = reorg(st.blocks, *candidate, [&](const block& b) {
+          return st.own.count(b.hash) > 0;
+        });
+      // Storage only rewrites what follows the shared blocks.
+      auto shared = common_prefix(st.blocks, *candidate);
+      st.blocks = std::move(*candidate);
+      st.valid = true;
+      st.segment_rebuild();
+      log("chain", "adopted a chain of ", st.blocks.size(), " blocks (",
+          st.blocks.size() - shared, " new)",
+          collect_orphans ? ", " + std::to_string(moved.orphaned.size())
+                              + " orphaned transactions requeued"
+                          : std::string{});
+      ledger_change change;
+      change.truncate_from = shared + 1;
+      change.blocks = blocks_from(st.blocks, shared + 1);
+      auto rp = self->make_response_promise<consensus_outcome>();
+      if (moved.orphaned.empty() && moved.included.empty()) {
+        commit_and_answer(self, std::move(change), rp,
+                          consensus_outcome{true, st.view()});
+        return rp;
       }
-      return consensus_outcome{false, st.view(), {}, {}};
+      // The mempool's side of the reorg is stored in the same commit. Until
+      // it answers, this actor takes no other message (await), so no block
+      // is appended from a batch that still holds what the new chain has.
+      self
+        ->request(st.mempool, ask_timeout, reconcile_atom::value,
+                  std::move(moved.orphaned), std::move(moved.included))
+        .await(
+          [self, rp, change](mempool_delta& delta) mutable {
+            auto& st = self->state;
+            st.mempool_epoch = delta.epoch;
+            change.merge_pending(std::move(delta.change));
+            commit_and_answer(self, std::move(change), rp,
+                              consensus_outcome{true, st.view()});
+          },
+          [self, rp, change](caf::error& err) mutable {
+            log("chain", "the mempool was not reconciled with the new chain: ",
+                self->system().render(err));
+            auto& st = self->state;
+            commit_and_answer(self, std::move(change), rp,
+                              consensus_outcome{true, st.view()});
+          });
+      return rp;
     },
-    [self](pop_atom) -> block_ptr {
+    [self](pop_atom) -> caf::result<block_ptr> {
       auto& st = self->state;
       if (st.blocks.size() <= 1)
-        return nullptr; // never remove the genesis block
+        return block_ptr{}; // never remove the genesis block
       st.own.erase(st.blocks.back().hash);
       auto popped = std::make_shared<const block>(std::move(st.blocks.back()));
       st.blocks.pop_back();
       st.segment_pop();
-      changed(self);
-      return popped;
+      ledger_change change;
+      change.truncate_from = popped->index;
+      change.own_removed.push_back(popped->hash);
+      auto rp = self->make_response_promise<block_ptr>();
+      commit_and_answer(self, std::move(change), rp, block_ptr{popped});
+      return rp;
     },
   };
 }
 
 } // namespace
 
-chain_actor spawn_chain(caf::actor_system& sys, double genesis_ts) {
-  return sys.spawn(chain_behavior, genesis_ts);
+chain_actor spawn_chain(caf::actor_system& sys, chain blocks,
+                        std::vector<std::string> own, storage_actor storage,
+                        mempool_actor mempool) {
+  return sys.spawn(chain_behavior, std::move(blocks), std::move(own),
+                   std::move(storage), std::move(mempool));
 }
 
 } // namespace dlt

@@ -75,14 +75,17 @@ double wall_clock_seconds() {
 }
 
 node_actors spawn_node_actors(caf::actor_system& sys, chain_fetcher fetch,
-                              gossip_settings settings) {
+                              gossip_settings settings, stored_ledger start,
+                              storage_actor storage) {
   node_actors a;
-  a.chain = spawn_chain(sys, wall_clock_seconds());
-  a.mempool = spawn_mempool(sys);
-  a.peers = spawn_peer_registry(sys);
+  a.storage = storage;
+  a.mempool = spawn_mempool(sys, std::move(start.pending), storage);
+  a.chain = spawn_chain(sys, std::move(start.blocks), std::move(start.own),
+                        storage, a.mempool);
+  a.peers = spawn_peer_registry(sys, std::move(start.peers), storage);
   a.miner = spawn_miner(sys, a.mempool, a.chain);
-  a.gossiper = spawn_gossiper(sys, a.peers, a.chain, a.mempool,
-                              std::move(fetch), settings);
+  a.gossiper = spawn_gossiper(sys, a.peers, a.chain, std::move(fetch),
+                              settings);
   return a;
 }
 
@@ -93,6 +96,9 @@ void stop_node_actors(const node_actors& a) {
   caf::anon_send_exit(a.peers, reason);
   caf::anon_send_exit(a.mempool, reason);
   caf::anon_send_exit(a.chain, reason);
+  // Last: what the others sent before their exit is still stored.
+  if (a.storage)
+    caf::anon_send_exit(a.storage, reason);
 }
 
 } // namespace dlt

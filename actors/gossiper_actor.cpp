@@ -49,7 +49,6 @@ struct round_state {
 struct gossiper_state {
   peer_registry_actor registry;
   chain_actor chain;
-  mempool_actor mempool;
   bool requeue_orphans = false;
   chain_fetcher fetch;
   std::chrono::milliseconds peer_timeout{0};
@@ -120,10 +119,7 @@ void finish_round(gossiper_ptr self, std::uint64_t id) {
   round_state round = std::move(it->second);
   self->state.rounds.erase(it);
   auto promise = round.promise;
-  auto deliver_or_fail = [self, promise](consensus_outcome out) mutable {
-    if (!out.orphaned.empty() || !out.included.empty())
-      self->send(self->state.mempool, reconcile_atom::value,
-                 std::move(out.orphaned), std::move(out.included));
+  auto deliver_or_fail = [promise](consensus_outcome out) mutable {
     promise.deliver(std::move(out));
   };
   auto on_error = [promise](caf::error& err) mutable { promise.deliver(err); };
@@ -223,12 +219,11 @@ void start_round(gossiper_ptr self, consensus_promise promise,
 
 gossiper_actor::behavior_type
 gossiper_behavior(gossiper_ptr self, peer_registry_actor registry,
-                  chain_actor chain, mempool_actor mempool, chain_fetcher fetch,
+                  chain_actor chain, chain_fetcher fetch,
                   gossip_settings settings) {
   auto& st = self->state;
   st.registry = std::move(registry);
   st.chain = std::move(chain);
-  st.mempool = std::move(mempool);
   st.requeue_orphans = settings.requeue_orphans;
   st.fetch = std::move(fetch);
   st.peer_timeout = settings.peer_timeout;
@@ -270,10 +265,9 @@ gossiper_behavior(gossiper_ptr self, peer_registry_actor registry,
 
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               peer_registry_actor registry, chain_actor chain,
-                              mempool_actor mempool, chain_fetcher fetch,
-                              gossip_settings settings) {
+                              chain_fetcher fetch, gossip_settings settings) {
   return sys.spawn(gossiper_behavior, std::move(registry), std::move(chain),
-                   std::move(mempool), std::move(fetch), settings);
+                   std::move(fetch), settings);
 }
 
 } // namespace dlt

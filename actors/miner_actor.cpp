@@ -61,10 +61,10 @@ void confirm(miner_ptr self) {
 
 void take_and_mine(miner_ptr self, int attempt);
 
-void try_append(miner_ptr self, tx_list txs, int attempt) {
+void try_append(miner_ptr self, tx_batch batch, int attempt) {
   self->request(self->state.chain, ask_timeout, tip_atom::value)
     .then(
-      [self, txs, attempt](const chain_tip& tip) mutable {
+      [self, batch = std::move(batch), attempt](const chain_tip& tip) mutable {
         if (!tip.valid) {
           // As the reference: never build on an invalid chain.
           give_back(self);
@@ -72,8 +72,11 @@ void try_append(miner_ptr self, tx_list txs, int attempt) {
           return;
         }
         auto b = std::make_shared<const block>(
-          seal_block(tip.height + 1, tip.hash, wall_clock_seconds(), txs));
-        self->request(self->state.chain, ask_timeout, append_atom::value, b)
+          seal_block(tip.height + 1, tip.hash, wall_clock_seconds(),
+                     batch.txs));
+        self
+          ->request(self->state.chain, ask_timeout, append_atom::value, b,
+                    std::move(batch.origin))
           .then(
             [self, b, attempt, valid = tip.valid](bool appended) {
               if (appended) {
@@ -81,8 +84,9 @@ void try_append(miner_ptr self, tx_list txs, int attempt) {
                 finish(self, mine_outcome{b, valid});
                 return;
               }
-              // The tip moved (consensus or evil in between): give the batch
-              // back and take it again, minus what a reorg may have dropped.
+              // The tip moved (consensus or evil in between) or a reorg
+              // reconciled the mempool: give the batch back and take it
+              // again, minus what the reorg dropped.
               give_back(self);
               if (attempt < max_attempts)
                 take_and_mine(self, attempt + 1);
@@ -116,11 +120,11 @@ void report_nothing_to_mine(miner_ptr self) {
 void take_and_mine(miner_ptr self, int attempt) {
   self->request(self->state.mempool, ask_timeout, take_atom::value)
     .then(
-      [self, attempt](tx_list& txs) {
-        if (txs.empty())
+      [self, attempt](tx_batch& batch) {
+        if (batch.txs.empty())
           report_nothing_to_mine(self);
         else
-          try_append(self, std::move(txs), attempt);
+          try_append(self, std::move(batch), attempt);
       },
       [self](caf::error& err) { fail(self, err); });
 }

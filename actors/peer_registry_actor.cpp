@@ -3,6 +3,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/spawn.hpp"
 
@@ -12,6 +13,7 @@ namespace {
 struct registry_state {
   std::vector<peer_address> peers; // registration order, no duplicates
   std::size_t max_peers = 0;
+  storage_actor storage; // null when ephemeral
   static inline const char* name = "peer_registry";
 
   bool known(const std::string& text) const {
@@ -24,26 +26,44 @@ struct registry_state {
 
 peer_registry_actor::behavior_type
 registry_behavior(peer_registry_actor::stateful_pointer<registry_state> self,
+                  std::vector<std::string> stored, storage_actor storage,
                   std::size_t max_peers) {
-  self->state.max_peers = max_peers;
+  auto& st = self->state;
+  st.max_peers = max_peers;
+  st.storage = std::move(storage);
+  for (const auto& text : stored)
+    if (auto addr = parse_peer_address(text); addr && !st.known(addr->text))
+      st.peers.push_back(std::move(*addr));
   return {
-    [self](register_atom, const std::vector<std::string>& inputs) {
+    [self](register_atom, const std::vector<std::string>& inputs)
+      -> caf::result<register_outcome> {
       auto& st = self->state;
       register_outcome out;
+      ledger_change change;
       for (const auto& input : inputs) {
         auto addr = parse_peer_address(input);
         if (!addr) {
           out.invalid.push_back(input);
         } else if (!st.known(addr->text)) {
-          if (st.peers.size() >= st.max_peers)
+          if (st.peers.size() >= st.max_peers) {
             out.invalid.push_back(input); // registry full
-          else
+          } else {
+            change.peers_added.push_back(addr->text);
             st.peers.push_back(std::move(*addr));
+          }
         }
       }
       for (const auto& p : st.peers)
         out.total.push_back(p.text);
-      return out;
+      if (!st.storage || change.empty())
+        return out;
+      auto rp = self->make_response_promise<register_outcome>();
+      self
+        ->request(st.storage, ask_timeout, commit_atom::value,
+                  std::move(change))
+        .then([rp, out](std::uint64_t) mutable { rp.deliver(std::move(out)); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [self](peers_atom) { return self->state.peers; },
   };
@@ -52,8 +72,11 @@ registry_behavior(peer_registry_actor::stateful_pointer<registry_state> self,
 } // namespace
 
 peer_registry_actor spawn_peer_registry(caf::actor_system& sys,
+                                        std::vector<std::string> peers,
+                                        storage_actor storage,
                                         std::size_t max_peers) {
-  return sys.spawn(registry_behavior, max_peers);
+  return sys.spawn(registry_behavior, std::move(peers), std::move(storage),
+                   max_peers);
 }
 
 } // namespace dlt

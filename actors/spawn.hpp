@@ -3,6 +3,8 @@
 // actor; this header is what main() and the tests need to wire them.
 
 #include <chrono>
+#include <functional>
+#include <memory>
 
 #include <caf/fwd.hpp>
 
@@ -13,13 +15,30 @@ namespace dlt {
 /// Python's time(): wall-clock seconds as a double.
 double wall_clock_seconds();
 
-/// The chain actor, starting from a fresh genesis block mined at `genesis_ts`.
-chain_actor spawn_chain(caf::actor_system& sys, double genesis_ts);
+/// The storage actor (detached) over an opened, loaded store. Calls
+/// `on_failure` (from its thread) when a commit fails; every later commit
+/// is refused, since memory and disk no longer agree.
+storage_actor
+spawn_storage(caf::actor_system& sys, std::shared_ptr<ledger_store> store,
+              std::function<void(const std::string&)> on_failure);
 
-mempool_actor spawn_mempool(caf::actor_system& sys);
+/// The chain actor over `blocks` (a loaded, checked chain), or over a fresh
+/// genesis block mined now when `blocks` is empty. `own`: hashes of the
+/// blocks this node mined. `storage` may be null (ephemeral node).
+chain_actor spawn_chain(caf::actor_system& sys, chain blocks,
+                        std::vector<std::string> own, storage_actor storage,
+                        mempool_actor mempool);
 
-/// `max_peers` bounds the registry (registrations beyond it are refused).
+/// The mempool over the stored pending transactions.
+mempool_actor spawn_mempool(caf::actor_system& sys,
+                            std::vector<stored_tx> pending,
+                            storage_actor storage);
+
+/// The registry over the stored peers; `max_peers` bounds it
+/// (registrations beyond it are refused).
 peer_registry_actor spawn_peer_registry(caf::actor_system& sys,
+                                        std::vector<std::string> peers,
+                                        storage_actor storage,
                                         std::size_t max_peers = 1024);
 
 miner_actor spawn_miner(caf::actor_system& sys, mempool_actor mempool,
@@ -36,12 +55,14 @@ struct gossip_settings {
 
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               peer_registry_actor peers, chain_actor chain,
-                              mempool_actor mempool, chain_fetcher fetch,
-                              gossip_settings settings);
+                              chain_fetcher fetch, gossip_settings settings);
 
-/// All five ledger actors, wired together.
+/// All ledger actors, wired together, starting from `start` (a loaded
+/// ledger; empty for a new one) and storing into `storage` (null: ephemeral).
 node_actors spawn_node_actors(caf::actor_system& sys, chain_fetcher fetch,
-                              gossip_settings settings);
+                              gossip_settings settings,
+                              stored_ledger start = {},
+                              storage_actor storage = {});
 
 /// Asks every actor in `actors` to exit (they hold each other's handles and
 /// would otherwise keep the actor system alive).

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -68,6 +69,7 @@ struct options {
   int clients = 16;
   std::map<std::string, int> mix = {{"tx", 90}, {"mine", 8}, {"consensus", 2}};
   bool verify = true;
+  bool ephemeral = false;
   std::string label;
 };
 
@@ -75,7 +77,10 @@ const char* usage =
   "usage: dlt-load [--spawn N [--node-binary PATH] | --nodes URL,URL,...]\n"
   "                [--duration SECONDS] [--clients N]\n"
   "                [--mix tx=90,mine=8,consensus=2] [--no-verify]\n"
-  "  --spawn N        start N dlt-node processes (with --requeue-orphans)\n"
+  "                [--ephemeral]\n"
+  "  --spawn N        start N dlt-node processes (with --requeue-orphans),\n"
+  "                   each storing its ledger in a temporary directory\n"
+  "  --ephemeral      spawned nodes keep everything in memory instead\n"
   "  --node-binary P  the dlt-node to start [next to dlt-load, or ../dlt-node]\n"
   "  --nodes LIST     target running nodes instead (http://host:port,...)\n"
   "  --duration S     seconds of load [10]\n"
@@ -139,6 +144,8 @@ options parse(int argc, char** argv) {
         }
       } else if (key == "--no-verify") {
         o.verify = false;
+      } else if (key == "--ephemeral") {
+        o.ephemeral = true;
       } else {
         die("unknown option '" + arg + "'");
       }
@@ -165,6 +172,7 @@ options parse(int argc, char** argv) {
 struct spawned_node {
   pid_t pid = -1;
   std::string address;
+  std::string data_dir; // removed after the node stopped
 };
 
 std::vector<spawned_node> g_spawned;
@@ -176,10 +184,14 @@ void stop_spawned() {
       int status = 0;
       waitpid(n.pid, &status, 0);
       n.pid = -1;
+      if (!n.data_dir.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(n.data_dir, ec);
+      }
     }
 }
 
-spawned_node spawn_node(const std::string& binary) {
+spawned_node spawn_node(const std::string& binary, bool ephemeral) {
   int out[2];
   if (pipe(out) != 0)
     die("pipe failed");
@@ -190,11 +202,21 @@ spawned_node spawn_node(const std::string& binary) {
   posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
   std::vector<std::string> args = {binary, "--port", "0", "--requeue-orphans",
                                    "--peer-timeout-ms", "3000"};
+  spawned_node n;
+  if (ephemeral) {
+    args.push_back("--ephemeral");
+  } else {
+    char dir[] = "/tmp/dlt-load-XXXXXX";
+    if (!mkdtemp(dir))
+      die("cannot create a data directory in /tmp");
+    n.data_dir = dir;
+    args.push_back("--data-dir");
+    args.push_back(n.data_dir);
+  }
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
-  spawned_node n;
   if (posix_spawn(&n.pid, binary.c_str(), &fa, nullptr, argv.data(), environ) != 0)
     die("cannot start " + binary);
   posix_spawn_file_actions_destroy(&fa);
@@ -375,7 +397,7 @@ int main(int argc, char** argv) {
         die("cannot find dlt-node next to dlt-load; give --node-binary");
     }
     for (int i = 0; i < opt.spawn; ++i) {
-      g_spawned.push_back(spawn_node(opt.node_binary));
+      g_spawned.push_back(spawn_node(opt.node_binary, opt.ephemeral));
       opt.nodes.push_back(g_spawned.back().address);
     }
     std::atexit(stop_spawned);

@@ -34,6 +34,24 @@ std::string parse_number(const std::string& text, std::uint64_t min,
   return {};
 }
 
+// "true"/"false" (and 1/0, yes/no) into a switch.
+setting flag(const char* help, bool node_options::*field) {
+  return {help, [=](node_options& o, const std::string& v) {
+            if (v == "true" || v == "1" || v == "yes")
+              o.*field = true;
+            else if (v == "false" || v == "0" || v == "no")
+              o.*field = false;
+            else
+              return "expects true or false, got \"" + v + "\"";
+            return std::string{};
+          }};
+}
+
+/// Switches: "--key" alone means true.
+bool is_switch(const std::string& key) {
+  return key == "requeue-orphans" || key == "ephemeral";
+}
+
 setting number(const char* help, std::uint64_t node_options::*field,
                std::uint64_t min, std::uint64_t max) {
   return {help, [=](node_options& o, const std::string& v) {
@@ -86,17 +104,22 @@ const std::map<std::string, setting>& settings() {
      number("largest GET /chain answer taken from a peer [268435456]",
             &node_options::max_peer_response_bytes, 1024, max64)},
     {"requeue-orphans",
-     {"true/false: on adopting a longer chain, return the transactions of "
-      "our dropped blocks to the mempool (the reference drops them) [false]",
+     flag("on adopting a longer chain, return the transactions of our "
+          "dropped blocks to the mempool (the reference drops them) [false]",
+          &node_options::requeue_orphans)},
+    {"data-dir",
+     {"where the chain, pending transactions and peers are stored "
+      "[data/node-PORT]",
       [](node_options& o, const std::string& v) {
-        if (v == "true" || v == "1" || v == "yes")
-          o.requeue_orphans = true;
-        else if (v == "false" || v == "0" || v == "no")
-          o.requeue_orphans = false;
-        else
-          return "expects true or false, got \"" + v + "\"";
+        if (v.empty())
+          return std::string{"expects a directory"};
+        o.data_dir = v;
         return std::string{};
       }}},
+    {"ephemeral",
+     flag("keep everything in memory only; nothing survives a restart "
+          "(--data-dir is then unused) [false]",
+          &node_options::ephemeral)},
     {"http-threads",
      number("threads serving HTTP, 0 = one per core [0]",
             &node_options::http_threads, 0, 256)},
@@ -178,8 +201,8 @@ command_line parse_command_line(int argc, const char* const* argv) {
       key.erase(eq);
     } else if (key != "config" && !settings().count(key)) {
       return fail("unknown option '--" + key + "'");
-    } else if (key == "requeue-orphans") {
-      // A switch: "--requeue-orphans" alone means true.
+    } else if (is_switch(key)) {
+      // "--ephemeral" alone means true; a following true/false is its value.
       static const std::string words[] = {"true", "false", "1", "0", "yes", "no"};
       bool has_word = i + 1 < argc
                       && std::find(std::begin(words), std::end(words),
@@ -215,7 +238,10 @@ std::string usage_text() {
         "  --config FILE                 read 'key = value' lines (same keys)\n";
   for (const auto& [key, s] : settings()) {
     std::string left = "  --" + key + " ";
-    left += key == "host" ? "ADDR" : key == "requeue-orphans" ? "BOOL" : "N";
+    left += key == "host"       ? "ADDR"
+            : key == "data-dir" ? "DIR"
+            : is_switch(key)    ? "[BOOL]"
+                                : "N";
     if (left.size() < 32)
       left.resize(32, ' ');
     os << left << s.help << '\n';

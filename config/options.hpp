@@ -38,6 +38,11 @@ struct node_options {
   std::uint64_t max_peer_response_bytes = 256ull << 20;
   /// Return transactions of orphaned blocks to the mempool on adoption.
   bool requeue_orphans = false;
+  /// Where the ledger is stored; empty: data/node-<port> under the working
+  /// directory (the port the node listens on).
+  std::string data_dir;
+  /// Keep everything in memory only (demos, tests): nothing survives.
+  bool ephemeral = false;
   /// Threads serving HTTP (0: one per core).
   std::uint64_t http_threads = 0;
   /// Threads running actors (0: half the cores, at least one).

@@ -82,8 +82,8 @@ struct server_context {
   edge_actor edge;
   connection_registry registry;
 
-  server_context(const http_limits& l, edge_actor e)
-    : limits(l), edge(std::move(e)), registry(l.max_connections) {
+  explicit server_context(const http_limits& l)
+    : limits(l), registry(l.max_connections) {
   }
 };
 
@@ -372,7 +372,8 @@ public:
     return true;
   }
 
-  void run() {
+  void start(edge_actor edge) override {
+    ctx_->edge = std::move(edge); // before the first accept: no race
     net::dispatch(strand_, [self = shared_from_this()] { self->accept(); });
   }
 
@@ -437,9 +438,9 @@ private:
 } // namespace
 
 std::shared_ptr<http_server>
-start_http_server(net::io_context& ioc, const std::string& host,
-                  std::uint16_t port, const http_limits& limits,
-                  edge_actor edge, std::string& error) {
+bind_http_server(net::io_context& ioc, const std::string& host,
+                 std::uint16_t port, const http_limits& limits,
+                 std::string& error) {
   beast::error_code ec;
   auto address = net::ip::make_address(host == "localhost" ? "127.0.0.1"
                                                            : host,
@@ -448,11 +449,10 @@ start_http_server(net::io_context& ioc, const std::string& host,
     error = "'" + host + "' is not an IP address";
     return nullptr;
   }
-  auto ctx = std::make_shared<server_context>(limits, std::move(edge));
+  auto ctx = std::make_shared<server_context>(limits);
   auto l = std::make_shared<listener>(ioc, std::move(ctx));
   if (!l->open(tcp::endpoint{address, port}, error))
     return nullptr;
-  l->run();
   return l;
 }
 

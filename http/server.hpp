@@ -31,15 +31,19 @@ public:
   virtual ~http_server() = default;
   /// The bound TCP port (useful with port 0).
   virtual std::uint16_t port() const = 0;
+  /// Starts accepting; every request goes to `edge`. Until then clients
+  /// wait in the listen backlog.
+  virtual void start(edge_actor edge) = 0;
   /// Stops accepting and closes every open connection.
   virtual void stop() = 0;
 };
 
-/// Binds host:port and starts accepting on `ioc`. Returns null and sets
-/// `error` when the address cannot be bound.
+/// Binds host:port on `ioc` (bound first, so that a node started on port 0
+/// knows its port, and thus its default data directory, before it loads its
+/// ledger). Returns null and sets `error` when the address cannot be bound.
 std::shared_ptr<http_server>
-start_http_server(boost::asio::io_context& ioc, const std::string& host,
-                  std::uint16_t port, const http_limits& limits,
-                  edge_actor edge, std::string& error);
+bind_http_server(boost::asio::io_context& ioc, const std::string& host,
+                 std::uint16_t port, const http_limits& limits,
+                 std::string& error);
 
 } // namespace dlt

@@ -52,12 +52,16 @@ std::vector<std::string> block_transactions(const block& b) {
   return out;
 }
 
+std::size_t common_prefix(const chain& a, const chain& b) {
+  std::size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n].hash == b[n].hash)
+    ++n;
+  return n;
+}
+
 reorg_transactions reorg(const chain& old_chain, const chain& replacement,
                          const std::function<bool(const block&)>& counts) {
-  std::size_t fork = 0;
-  while (fork < old_chain.size() && fork < replacement.size()
-         && old_chain[fork].hash == replacement[fork].hash)
-    ++fork;
+  auto fork = common_prefix(old_chain, replacement);
   std::unordered_map<std::string, std::size_t> incoming;
   for (std::size_t i = std::max<std::size_t>(fork, 1); i < replacement.size();
        ++i)

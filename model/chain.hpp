@@ -27,6 +27,9 @@ result<chain> chain_from_json(const nlohmann::json& blocks);
 /// The canonical transactions of one block, in order.
 std::vector<std::string> block_transactions(const block& b);
 
+/// The number of leading blocks `a` and `b` share (equal hashes).
+std::size_t common_prefix(const chain& a, const chain& b);
+
 /// What replacing `old_chain` with `replacement` does to transactions.
 struct reorg_transactions {
   /// Carried by old_chain's blocks after the fork point (genesis excluded,

@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,11 +43,11 @@ def free_port():
 class Process:
     """A server process that prints 'listening on http://HOST:PORT' first."""
 
-    def __init__(self, argv, name):
+    def __init__(self, argv, name, cwd=None):
         self.log = tempfile.NamedTemporaryFile(
             prefix=name + "-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True)
+                                     stderr=self.log, text=True, cwd=cwd)
         self.port = self._wait_for_port(timeout=30)
         self.address = "127.0.0.1:%d" % self.port
         self.url = "http://" + self.address
@@ -97,13 +98,31 @@ class Process:
 
 
 class Node(Process):
-    def __init__(self, *args):
-        super().__init__([NODE_BINARY, "--port", "0", *args], "dlt-node")
+    """A dlt-node on a free port. Unless the arguments say otherwise
+    (--data-dir, --ephemeral), it stores its ledger in a fresh temporary
+    directory, removed when the node is left: durable, as users run it."""
+
+    def __init__(self, *args, port=0):
+        self.own_dir = None
+        if not any(a.startswith(("--data-dir", "--ephemeral")) for a in args):
+            self.own_dir = tempfile.mkdtemp(prefix="dlt-node-data-")
+            args = ("--data-dir", self.own_dir) + args
+        try:
+            super().__init__([NODE_BINARY, "--port", str(port), *args],
+                             "dlt-node")
+        except BaseException:
+            self._remove_dir()
+            raise
+
+    def _remove_dir(self):
+        if self.own_dir:
+            shutil.rmtree(self.own_dir, ignore_errors=True)
 
     def __exit__(self, exc_type, *rest):
         rc = self.stop()
         log = self.log_text()
         super().__exit__(exc_type, *rest)
+        self._remove_dir()
         # A node must survive whatever the test did and shut down cleanly on
         # SIGTERM; under sanitizers a report also makes the exit status non-zero.
         if exc_type is None and rc != 0:

@@ -35,23 +35,29 @@ class CommandLine(unittest.TestCase):
                 self.assertIn(text, r.stderr)
 
     def test_port_forms_and_config_file(self):
-        port = free_port()
-        with Process([NODE_BINARY, "--port=%d" % port], "cli") as p:
-            self.assertEqual(p.port, port)
-            self.assertEqual(call(p.url, "GET", "/chain")[0], 200)
-        port = free_port()
-        with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
-            f.write("# test\nport = %d\npeer-timeout-ms = 1234\n" % port)
-        try:
-            with Process([NODE_BINARY, "--config", f.name], "cli") as p:
+        # In a scratch working directory: without --data-dir a node stores
+        # its ledger in data/node-<port> there.
+        with tempfile.TemporaryDirectory() as cwd:
+            port = free_port()
+            with Process([NODE_BINARY, "--port=%d" % port], "cli", cwd=cwd) as p:
                 self.assertEqual(p.port, port)
-                self.assertIn("peer timeout 1234 ms", p.log_text())
+                self.assertEqual(call(p.url, "GET", "/chain")[0], 200)
+            self.assertTrue(os.path.isfile(
+                os.path.join(cwd, "data", "node-%d" % port, "ledger.sqlite")))
+            port = free_port()
+            conf = os.path.join(cwd, "test.conf")
+            with open(conf, "w") as f:
+                f.write("# test\nport = %d\npeer-timeout-ms = 1234\nephemeral = true\n"
+                        % port)
+            with Process([NODE_BINARY, "--config", conf], "cli", cwd=cwd) as p:
+                self.assertEqual(p.port, port)
+                self.assertIn("peer timeout 1234 ms, ephemeral", p.log_text())
+            self.assertFalse(os.path.exists(os.path.join(cwd, "data", "node-%d" % port)))
             # The command line wins over the file.
             other = free_port()
-            with Process([NODE_BINARY, "--config", f.name, "--port", str(other)], "cli") as p:
+            with Process([NODE_BINARY, "--config", conf, "--port", str(other)], "cli",
+                         cwd=cwd) as p:
                 self.assertEqual(p.port, other)
-        finally:
-            os.unlink(f.name)
 
     def test_port_in_use_is_a_clear_error(self):
         with Node() as node:

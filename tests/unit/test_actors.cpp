@@ -149,11 +149,12 @@ TEST_CASE("the chain actor refuses appends that do not extend its tip") {
   auto tip = f.ask<dlt::chain_tip>(f.actors.chain, dlt::tip_atom::value);
   auto stale = std::make_shared<const dlt::block>(
     dlt::seal_block(2, "not-the-tip", 1.0, {dlt::transaction_json(1)}));
-  CHECK_FALSE(f.ask<bool>(f.actors.chain, dlt::append_atom::value, stale));
+  dlt::batch_origin origin;
+  CHECK_FALSE(f.ask<bool>(f.actors.chain, dlt::append_atom::value, stale, origin));
   auto good = std::make_shared<const dlt::block>(
     dlt::seal_block(2, tip.hash, 1.0, {dlt::transaction_json(1)}));
-  CHECK(f.ask<bool>(f.actors.chain, dlt::append_atom::value, good));
-  CHECK_FALSE(f.ask<bool>(f.actors.chain, dlt::append_atom::value, good));
+  CHECK(f.ask<bool>(f.actors.chain, dlt::append_atom::value, good, origin));
+  CHECK_FALSE(f.ask<bool>(f.actors.chain, dlt::append_atom::value, good, origin));
 }
 
 TEST_CASE("consensus adopts the longest valid chain and skips bad peers") {
@@ -223,7 +224,8 @@ TEST_CASE("orphaned transactions are dropped by default, requeued on request") {
     REQUIRE(out.replaced);
     // The gossiper sent the restore before answering us, so it is queued
     // at the mempool before our take.
-    auto pending = f.ask<dlt::tx_list>(f.actors.mempool, dlt::take_atom::value);
+    auto pending =
+      f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value).txs;
     if (requeue)
       CHECK(pending == dlt::tx_list{dlt::transaction_json("mine-1"),
                                     dlt::transaction_json("mine-2")});
@@ -268,8 +270,8 @@ TEST_CASE("a reorg drops included transactions also from the miner's batch") {
   for (bool reorg_first : {true, false}) {
     f.add_tx("t1");
     f.add_tx("t2");
-    auto batch = f.ask<dlt::tx_list>(f.actors.mempool, dlt::take_atom::value);
-    REQUIRE(batch == dlt::tx_list{tx("t1"), tx("t2")});
+    auto batch = f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value);
+    REQUIRE(batch.txs == dlt::tx_list{tx("t1"), tx("t2")});
     // While the batch is in flight, an adopted chain turns out to carry t1.
     auto reconcile = [&] {
       f.self->send(f.actors.mempool, dlt::reconcile_atom::value, dlt::tx_list{},
@@ -283,8 +285,8 @@ TEST_CASE("a reorg drops included transactions also from the miner's batch") {
       give_back();
       reconcile();
     }
-    auto pending = f.ask<dlt::tx_list>(f.actors.mempool, dlt::take_atom::value);
-    CHECK(pending == dlt::tx_list{tx("t2")});
+    auto pending = f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value);
+    CHECK(pending.txs == dlt::tx_list{tx("t2")});
     f.self->send(f.actors.mempool, dlt::confirm_atom::value);
   }
 }

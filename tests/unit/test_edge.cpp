@@ -44,10 +44,12 @@ dlt::mempool_actor::behavior_type silent_mempool() {
     [](dlt::add_atom, const std::string&) -> caf::result<std::uint64_t> {
       return caf::delegated<std::uint64_t>{}; // answer never comes
     },
-    [](dlt::take_atom) { return dlt::tx_list{}; },
+    [](dlt::take_atom) { return dlt::tx_batch{}; },
     [](dlt::confirm_atom) {},
     [](dlt::restore_atom) {},
-    [](dlt::reconcile_atom, const dlt::tx_list&, const dlt::tx_list&) {},
+    [](dlt::reconcile_atom, const dlt::tx_list&, const dlt::tx_list&) {
+      return dlt::mempool_delta{};
+    },
     [](dlt::size_atom) { return std::uint64_t{0}; },
   };
 }

@@ -1,0 +1,102 @@
+// The storage actor: the only user of the ledger store at run time.
+//
+// Group commit: a change is not written when it arrives; it joins the group
+// and, if none is queued, a flush message goes to the back of the mailbox.
+// By the time the flush runs, every change that arrived meanwhile (e.g. all
+// the transactions posted during the previous sync) is in the group, and
+// one transaction with one sync stores them all. Under load the group grows
+// by itself; idle, a lone change is synced at once.
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/log.hpp"
+#include "actors/spawn.hpp"
+
+namespace dlt {
+namespace {
+
+using commit_promise = caf::typed_response_promise<std::uint64_t>;
+
+struct storage_state {
+  std::shared_ptr<ledger_store> store;
+  std::function<void(const std::string&)> on_failure;
+  std::vector<ledger_change> group;
+  std::vector<commit_promise> waiting;
+  bool flush_queued = false;
+  /// Why a commit failed; once set, nothing more is stored.
+  std::string failed;
+  static inline const char* name = "storage";
+};
+
+using storage_ptr = storage_actor::stateful_pointer<storage_state>;
+
+caf::error refusal(const std::string& why) {
+  return caf::make_error(caf::sec::runtime_error,
+                         "the ledger cannot be stored: " + why);
+}
+
+void flush(storage_ptr self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  if (st.group.empty())
+    return;
+  auto group = std::move(st.group);
+  auto waiting = std::move(st.waiting);
+  st.group.clear();
+  st.waiting.clear();
+  if (auto err = st.store->apply(group)) {
+    st.failed = *err;
+    log("storage", "commit failed: ", *err);
+    for (auto& rp : waiting)
+      rp.deliver(refusal(*err));
+    if (st.on_failure)
+      st.on_failure(*err);
+    return;
+  }
+  auto n = static_cast<std::uint64_t>(group.size());
+  for (auto& rp : waiting)
+    rp.deliver(n);
+}
+
+storage_actor::behavior_type
+storage_behavior(storage_ptr self, std::shared_ptr<ledger_store> store,
+                 std::function<void(const std::string&)> on_failure) {
+  self->state.store = std::move(store);
+  self->state.on_failure = std::move(on_failure);
+  // On shutdown, store what was sent before the exit message.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    flush(self);
+    self->quit(msg.reason);
+  });
+  return {
+    [self](commit_atom, ledger_change& change) -> caf::result<std::uint64_t> {
+      auto& st = self->state;
+      if (!st.failed.empty())
+        return refusal(st.failed);
+      st.group.push_back(std::move(change));
+      auto rp = self->make_response_promise<std::uint64_t>();
+      st.waiting.push_back(rp);
+      if (!st.flush_queued) {
+        st.flush_queued = true;
+        self->send(self, flush_atom::value);
+      }
+      return rp;
+    },
+    [self](flush_atom) { flush(self); },
+  };
+}
+
+} // namespace
+
+storage_actor
+spawn_storage(caf::actor_system& sys, std::shared_ptr<ledger_store> store,
+              std::function<void(const std::string&)> on_failure) {
+  return sys.spawn<caf::detached>(storage_behavior, std::move(store),
+                                  std::move(on_failure));
+}
+
+} // namespace dlt

@@ -1,0 +1,400 @@
+#include "storage/ledger_store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <sqlite3.h>
+
+#include "model/json_parse.hpp"
+#include "model/peer_address.hpp"
+
+namespace dlt {
+
+namespace {
+
+constexpr int schema_version = 1;
+
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE blocks (
+  idx  INTEGER PRIMARY KEY,  -- the block's index: 1, 2, 3, ...
+  hash TEXT NOT NULL,        -- SHA-256 of json, as peers link to it
+  json TEXT NOT NULL         -- canonical bytes: json.dumps(block, sort_keys=True)
+);
+CREATE TABLE own_blocks (hash TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE pending (
+  seq  INTEGER PRIMARY KEY,  -- queue order
+  json TEXT NOT NULL         -- canonical {"data": ...}
+);
+CREATE TABLE peers (
+  pos     INTEGER PRIMARY KEY,
+  address TEXT NOT NULL UNIQUE
+);
+)sql";
+
+/// A prepared statement, finalized with its owner.
+class statement {
+public:
+  statement() = default;
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  ~statement() { sqlite3_finalize(stmt_); }
+
+  bool prepare(sqlite3* db, const char* sql) {
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_,
+                              nullptr)
+           == SQLITE_OK;
+  }
+  sqlite3_stmt* get() const { return stmt_; }
+
+private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+std::string errmsg(sqlite3* db) {
+  return sqlite3_errmsg(db);
+}
+
+bool is_hex_hash(const std::string& s) {
+  if (s.size() != 64)
+    return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  return true;
+}
+
+std::string column_text(sqlite3_stmt* st, int col) {
+  auto p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col)))
+           : std::string{};
+}
+
+} // namespace
+
+bool ledger_change::empty() const {
+  return truncate_from == 0 && blocks.empty() && own_added.empty()
+         && own_removed.empty() && txs_removed.empty() && txs_added.empty()
+         && peers_added.empty();
+}
+
+void ledger_change::merge_pending(ledger_change&& other) {
+  auto move_all = [](auto& to, auto& from) {
+    to.insert(to.end(), std::make_move_iterator(from.begin()),
+              std::make_move_iterator(from.end()));
+  };
+  move_all(txs_removed, other.txs_removed);
+  move_all(txs_added, other.txs_added);
+  move_all(peers_added, other.peers_added);
+}
+
+struct ledger_store::statements {
+  statement begin, commit, rollback;
+  statement insert_block, truncate_blocks;
+  statement insert_own, delete_own;
+  statement insert_tx, delete_tx;
+  statement insert_peer;
+};
+
+ledger_store::ledger_store(sqlite3* db, int lock_fd, std::string path)
+  : db_(db), lock_fd_(lock_fd), path_(std::move(path)),
+    stmts_(std::make_unique<statements>()) {
+}
+
+ledger_store::~ledger_store() {
+  stmts_.reset(); // statements before the connection
+  sqlite3_close(db_);
+  if (lock_fd_ >= 0)
+    close(lock_fd_); // releases the lock
+}
+
+std::optional<std::string> ledger_store::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) == SQLITE_OK)
+    return std::nullopt;
+  std::string why = err ? err : errmsg(db_);
+  sqlite3_free(err);
+  return why;
+}
+
+result<std::unique_ptr<ledger_store>>
+ledger_store::open(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return failure{"cannot create the data directory " + dir + ": "
+                   + ec.message()};
+  // One node per data directory: two would interleave their chains. The
+  // lock is the kernel's, so it goes away with the process, even on SIGKILL.
+  auto lock_path = (fs::path{dir} / "LOCK").string();
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return failure{"cannot open " + lock_path + ": " + std::strerror(errno)};
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    auto why = errno == EWOULDBLOCK
+                 ? "another dlt-node is using the data directory " + dir
+                     + " (it holds " + lock_path + ")"
+                 : "cannot lock " + lock_path + ": " + std::strerror(errno);
+    ::close(fd);
+    return failure{why};
+  }
+  auto path = (fs::path{dir} / file_name).string();
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                             | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  std::unique_ptr<ledger_store> store{new ledger_store(db, fd, path)};
+  if (rc != SQLITE_OK)
+    return failure{"cannot open " + path + ": " + errmsg(db)};
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, 5000); // a sqlite3 shell reading along
+  // WAL: a commit appends to the log, and readers never block the node.
+  // synchronous=FULL: every commit is synced, so an acknowledged change
+  // survives power loss, not only a crash of the process.
+  if (auto err = store->exec("PRAGMA journal_mode=WAL"))
+    return failure{path + " is not a dlt-node ledger (" + *err + ")"};
+  if (auto err = store->exec("PRAGMA synchronous=FULL"))
+    return failure{"cannot configure " + path + ": " + *err};
+
+  int version = -1;
+  {
+    statement st;
+    if (!st.prepare(db, "PRAGMA user_version")
+        || sqlite3_step(st.get()) != SQLITE_ROW)
+      return failure{path + " is not a dlt-node ledger (" + errmsg(db) + ")"};
+    version = sqlite3_column_int(st.get(), 0);
+  }
+  if (version == 0) {
+    statement st;
+    if (!st.prepare(db, "SELECT count(*) FROM sqlite_schema")
+        || sqlite3_step(st.get()) != SQLITE_ROW)
+      return failure{path + " is not a dlt-node ledger (" + errmsg(db) + ")"};
+    if (sqlite3_column_int(st.get(), 0) != 0)
+      return failure{path
+                     + " is an SQLite database, but not a dlt-node ledger"};
+    std::string create = "BEGIN;" + std::string{schema_sql}
+                         + "PRAGMA user_version="
+                         + std::to_string(schema_version) + ";COMMIT;";
+    if (auto err = store->exec(create.c_str()))
+      return failure{"cannot create the ledger in " + path + ": " + *err};
+  } else if (version != schema_version) {
+    return failure{path + " has ledger format " + std::to_string(version)
+                   + "; this dlt-node reads format "
+                   + std::to_string(schema_version)};
+  }
+
+  auto& s = *store->stmts_;
+  struct {
+    statement& st;
+    const char* sql;
+  } prepared[] = {
+    {s.begin, "BEGIN IMMEDIATE"},
+    {s.commit, "COMMIT"},
+    {s.rollback, "ROLLBACK"},
+    {s.insert_block, "INSERT INTO blocks(idx, hash, json) VALUES(?1, ?2, ?3)"},
+    {s.truncate_blocks, "DELETE FROM blocks WHERE idx >= ?1"},
+    {s.insert_own, "INSERT OR IGNORE INTO own_blocks(hash) VALUES(?1)"},
+    {s.delete_own, "DELETE FROM own_blocks WHERE hash = ?1"},
+    {s.insert_tx, "INSERT INTO pending(seq, json) VALUES(?1, ?2)"},
+    {s.delete_tx, "DELETE FROM pending WHERE seq = ?1"},
+    {s.insert_peer, "INSERT OR IGNORE INTO peers(address) VALUES(?1)"},
+  };
+  for (auto& p : prepared)
+    if (!p.st.prepare(db, p.sql))
+      return failure{path + " does not have the tables of a dlt-node ledger ("
+                     + errmsg(db) + ")"};
+  return store;
+}
+
+result<stored_ledger> ledger_store::load() {
+  stored_ledger out;
+  auto damaged = [&](const std::string& what) {
+    return failure{path_ + " is damaged: " + what};
+  };
+  {
+    // Page-level damage first: every later read trusts the b-trees.
+    statement st;
+    if (!st.prepare(db_, "PRAGMA quick_check"))
+      return damaged(errmsg(db_));
+    int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_ROW)
+      return damaged(errmsg(db_));
+    auto verdict = column_text(st.get(), 0);
+    if (verdict != "ok")
+      return damaged("SQLite's integrity check says: " + verdict);
+  }
+
+  statement blocks;
+  if (!blocks.prepare(db_, "SELECT idx, hash, json FROM blocks ORDER BY idx"))
+    return damaged(errmsg(db_));
+  int rc;
+  while ((rc = sqlite3_step(blocks.get())) == SQLITE_ROW) {
+    auto n = out.blocks.size() + 1;
+    auto where = "block " + std::to_string(n) + ": ";
+    auto idx = sqlite3_column_int64(blocks.get(), 0);
+    if (idx != static_cast<std::int64_t>(n))
+      return damaged(n == 1 ? "the chain does not start with block 1"
+                            : "block " + std::to_string(n) + " is missing");
+    auto stored_hash = column_text(blocks.get(), 1);
+    auto json = column_text(blocks.get(), 2);
+    auto doc = parse_json(json);
+    if (!doc)
+      return damaged(where + "not valid JSON (" + doc.error() + ")");
+    auto b = block_from_json(*doc);
+    if (!b)
+      return damaged(where + b.error());
+    if (b->index != n)
+      return damaged(where + "its JSON says index " + std::to_string(b->index));
+    if (b->json != json)
+      return damaged(where + "its bytes are not in canonical form");
+    if (b->hash != stored_hash)
+      return damaged(where + "its stored hash is not the hash of its bytes");
+    if (n > 1 && b->previous_hash != out.blocks.back().hash)
+      return damaged(where + "previous_hash is not the hash of block "
+                     + std::to_string(n - 1));
+    if (n == 1 && b->previous_hash != genesis_previous_hash)
+      return damaged("block 1: previous_hash of a genesis block must be \"0\"");
+    out.blocks.push_back(std::move(*b));
+  }
+  if (rc != SQLITE_DONE)
+    return damaged(errmsg(db_));
+
+  statement own;
+  if (!own.prepare(db_, "SELECT hash FROM own_blocks"))
+    return damaged(errmsg(db_));
+  while ((rc = sqlite3_step(own.get())) == SQLITE_ROW) {
+    auto h = column_text(own.get(), 0);
+    if (!is_hex_hash(h))
+      return damaged("own_blocks holds \"" + h + "\", which is not a hash");
+    out.own.push_back(std::move(h));
+  }
+  if (rc != SQLITE_DONE)
+    return damaged(errmsg(db_));
+
+  statement pending;
+  if (!pending.prepare(db_, "SELECT seq, json FROM pending ORDER BY seq"))
+    return damaged(errmsg(db_));
+  while ((rc = sqlite3_step(pending.get())) == SQLITE_ROW) {
+    stored_tx tx{sqlite3_column_int64(pending.get(), 0),
+                 column_text(pending.get(), 1)};
+    auto doc = parse_json(tx.json);
+    if (!doc || !doc->is_object() || doc->size() != 1 || !doc->contains("data")
+        || transaction_json((*doc)["data"]) != tx.json)
+      return damaged("pending transaction " + std::to_string(tx.seq)
+                     + " is not a canonical {\"data\": value}");
+    out.pending.push_back(std::move(tx));
+  }
+  if (rc != SQLITE_DONE)
+    return damaged(errmsg(db_));
+
+  statement peers;
+  if (!peers.prepare(db_, "SELECT address FROM peers ORDER BY pos"))
+    return damaged(errmsg(db_));
+  while ((rc = sqlite3_step(peers.get())) == SQLITE_ROW) {
+    auto a = column_text(peers.get(), 0);
+    auto parsed = parse_peer_address(a);
+    if (!parsed || parsed->text != a)
+      return damaged("peer \"" + a + "\" is not a peer address");
+    out.peers.push_back(std::move(a));
+  }
+  if (rc != SQLITE_DONE)
+    return damaged(errmsg(db_));
+
+  if (out.blocks.empty() && (!out.pending.empty() || !out.peers.empty()))
+    return damaged("it holds pending transactions or peers but no blocks");
+  return out;
+}
+
+namespace {
+
+/// Runs a statement to completion with the given bindings already made;
+/// the error text, if any, is taken before the reset.
+std::optional<std::string> run(sqlite3_stmt* st) {
+  std::optional<std::string> err;
+  if (sqlite3_step(st) != SQLITE_DONE)
+    err = sqlite3_errmsg(sqlite3_db_handle(st));
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return err;
+}
+
+void bind_text(sqlite3_stmt* st, int i, const std::string& s) {
+  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+}
+
+} // namespace
+
+std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
+  auto& s = *stmts_;
+  std::optional<std::string> err;
+  auto fail = [&](const char* what) { return std::string{what} + ": " + *err; };
+  if (c.truncate_from > 0) {
+    sqlite3_bind_int64(s.truncate_blocks.get(), 1,
+                       static_cast<std::int64_t>(c.truncate_from));
+    if ((err = run(s.truncate_blocks.get())))
+      return fail("removing blocks");
+  }
+  for (const auto& b : c.blocks) {
+    auto st = s.insert_block.get();
+    sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(b->index));
+    bind_text(st, 2, b->hash);
+    bind_text(st, 3, b->json);
+    if ((err = run(st)))
+      return fail("storing a block");
+  }
+  for (const auto& h : c.own_added) {
+    bind_text(s.insert_own.get(), 1, h);
+    if ((err = run(s.insert_own.get())))
+      return fail("storing a block's origin");
+  }
+  for (const auto& h : c.own_removed) {
+    bind_text(s.delete_own.get(), 1, h);
+    if ((err = run(s.delete_own.get())))
+      return fail("removing a block's origin");
+  }
+  for (auto seq : c.txs_removed) {
+    sqlite3_bind_int64(s.delete_tx.get(), 1, seq);
+    if ((err = run(s.delete_tx.get())))
+      return fail("removing a pending transaction");
+  }
+  for (const auto& tx : c.txs_added) {
+    auto st = s.insert_tx.get();
+    sqlite3_bind_int64(st, 1, tx.seq);
+    bind_text(st, 2, tx.json);
+    if ((err = run(st)))
+      return fail("storing a pending transaction");
+  }
+  for (const auto& p : c.peers_added) {
+    bind_text(s.insert_peer.get(), 1, p);
+    if ((err = run(s.insert_peer.get())))
+      return fail("storing a peer");
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string>
+ledger_store::apply(const std::vector<ledger_change>& changes) {
+  auto& s = *stmts_;
+  if (auto err = run(s.begin.get()))
+    return "cannot begin a transaction: " + *err;
+  for (const auto& c : changes) {
+    if (auto err = apply_one(c)) {
+      run(s.rollback.get());
+      return err;
+    }
+  }
+  // COMMIT syncs the log (synchronous=FULL): durable when this returns.
+  if (auto err = run(s.commit.get())) {
+    run(s.rollback.get());
+    return "cannot commit: " + *err;
+  }
+  return std::nullopt;
+}
+
+} // namespace dlt

@@ -1,0 +1,100 @@
+#pragma once
+// The ledger on disk: one SQLite database (WAL mode, a sync per commit) in
+// the node's data directory. Plain blocking I/O with no actors: the storage
+// actor (actors/storage_actor.cpp) is its only user at run time and calls it
+// from a thread of its own; main() opens and loads it before the actors start.
+//
+//   blocks(idx, hash, json)   the chain, one row per block, canonical bytes
+//   own_blocks(hash)          blocks this node mined (--requeue-orphans)
+//   pending(seq, json)        the mempool in queue order (seq may go negative:
+//                             requeued transactions go in front)
+//   peers(pos, address)       registered peers in registration order
+//
+// Users may read it with the sqlite3 shell, also while the node runs.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/block.hpp"
+#include "model/chain.hpp"
+#include "model/result.hpp"
+
+struct sqlite3;
+
+namespace dlt {
+
+/// A pending transaction as stored: its place in the queue and its bytes.
+struct stored_tx {
+  std::int64_t seq = 0;
+  std::string json;
+};
+
+/// One change to the stored ledger. The parts apply in the order listed;
+/// a group of changes applies in one SQLite transaction, all or nothing.
+struct ledger_change {
+  /// Removes the blocks with index >= this first (0: none).
+  std::uint64_t truncate_from = 0;
+  /// Then adds these blocks, which continue the remaining ones.
+  std::vector<std::shared_ptr<const block>> blocks;
+  std::vector<std::string> own_added;
+  std::vector<std::string> own_removed;
+  std::vector<std::int64_t> txs_removed;
+  std::vector<stored_tx> txs_added;
+  std::vector<std::string> peers_added;
+
+  bool empty() const;
+  /// Appends `other`'s mempool and peer parts (it holds no chain parts).
+  void merge_pending(ledger_change&& other);
+};
+
+/// Everything a node keeps across restarts, as loaded and checked.
+struct stored_ledger {
+  chain blocks; // empty: a new ledger, the node starts a chain
+  std::vector<std::string> own;
+  std::vector<stored_tx> pending; // queue order
+  std::vector<std::string> peers; // registration order
+};
+
+class ledger_store {
+public:
+  /// File name of the database inside the data directory.
+  static constexpr const char* file_name = "ledger.sqlite";
+
+  /// Opens the ledger in `dir` (creating both when missing) and locks the
+  /// directory against a second node. Fails with the reason (and the way
+  /// out) when the directory is in use, unreadable or not a ledger.
+  static result<std::unique_ptr<ledger_store>> open(const std::string& dir);
+
+  ~ledger_store();
+  ledger_store(const ledger_store&) = delete;
+  ledger_store& operator=(const ledger_store&) = delete;
+
+  /// Reads everything and checks it: the database's pages, the schema, every
+  /// block's shape, canonical bytes, stored hash and link to the block
+  /// before, every pending transaction and peer address. Fails with what is
+  /// wrong, where.
+  result<stored_ledger> load();
+
+  /// Applies `changes` in order in one transaction and syncs it to disk.
+  /// Returns the reason on failure (nothing of `changes` is then stored).
+  std::optional<std::string> apply(const std::vector<ledger_change>& changes);
+
+  /// The database file.
+  const std::string& path() const { return path_; }
+
+private:
+  ledger_store(sqlite3* db, int lock_fd, std::string path);
+  std::optional<std::string> exec(const char* sql);
+  std::optional<std::string> apply_one(const ledger_change& c);
+
+  sqlite3* db_;
+  int lock_fd_;
+  std::string path_;
+  struct statements;
+  std::unique_ptr<statements> stmts_;
+};
+
+} // namespace dlt
