@@ -60,7 +60,7 @@ std::shared_ptr<dlt::ledger_store> open_ledger(const std::string& dir,
       << "not serve or extend it.\nTo start afresh, move the directory "
       << "aside (mv " << dir << " " << dir << ".damaged) and start again; "
       << "the node then begins a new chain and can take the longest chain "
-      << "back from its peers (POST /nodes/register, GET /nodes/resolve). "
+      << "back from its peers (POST /nodes/register, then POST /nodes/consensus). "
       << "Or restore " << dir << " from a backup.\n";
     return nullptr;
   }

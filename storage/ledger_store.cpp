@@ -154,42 +154,47 @@ ledger_store::open(const std::string& dir) {
     return failure{"cannot open " + path + ": " + errmsg(db)};
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, 5000); // a sqlite3 shell reading along
+  // What is wrong with the file's content is reported by load(), which
+  // refuses damaged ledgers; open() fails only on the environment.
+  store->problem_ = store->prepare();
+  return store;
+}
+
+std::optional<std::string> ledger_store::prepare() {
   // WAL: a commit appends to the log, and readers never block the node.
   // synchronous=FULL: every commit is synced, so an acknowledged change
   // survives power loss, not only a crash of the process.
-  if (auto err = store->exec("PRAGMA journal_mode=WAL"))
-    return failure{path + " is not a dlt-node ledger (" + *err + ")"};
-  if (auto err = store->exec("PRAGMA synchronous=FULL"))
-    return failure{"cannot configure " + path + ": " + *err};
+  if (auto err = exec("PRAGMA journal_mode=WAL"))
+    return "it is not a dlt-node ledger (" + *err + ")";
+  if (auto err = exec("PRAGMA synchronous=FULL"))
+    return "cannot configure it: " + *err;
 
   int version = -1;
   {
     statement st;
-    if (!st.prepare(db, "PRAGMA user_version")
+    if (!st.prepare(db_, "PRAGMA user_version")
         || sqlite3_step(st.get()) != SQLITE_ROW)
-      return failure{path + " is not a dlt-node ledger (" + errmsg(db) + ")"};
+      return "it is not a dlt-node ledger (" + errmsg(db_) + ")";
     version = sqlite3_column_int(st.get(), 0);
   }
   if (version == 0) {
     statement st;
-    if (!st.prepare(db, "SELECT count(*) FROM sqlite_schema")
+    if (!st.prepare(db_, "SELECT count(*) FROM sqlite_schema")
         || sqlite3_step(st.get()) != SQLITE_ROW)
-      return failure{path + " is not a dlt-node ledger (" + errmsg(db) + ")"};
+      return "it is not a dlt-node ledger (" + errmsg(db_) + ")";
     if (sqlite3_column_int(st.get(), 0) != 0)
-      return failure{path
-                     + " is an SQLite database, but not a dlt-node ledger"};
+      return "it is an SQLite database, but not a dlt-node ledger";
     std::string create = "BEGIN;" + std::string{schema_sql}
                          + "PRAGMA user_version="
                          + std::to_string(schema_version) + ";COMMIT;";
-    if (auto err = store->exec(create.c_str()))
-      return failure{"cannot create the ledger in " + path + ": " + *err};
+    if (auto err = exec(create.c_str()))
+      return "cannot create the ledger: " + *err;
   } else if (version != schema_version) {
-    return failure{path + " has ledger format " + std::to_string(version)
-                   + "; this dlt-node reads format "
-                   + std::to_string(schema_version)};
+    return "it has ledger format " + std::to_string(version)
+           + "; this dlt-node reads format " + std::to_string(schema_version);
   }
 
-  auto& s = *store->stmts_;
+  auto& s = *stmts_;
   struct {
     statement& st;
     const char* sql;
@@ -206,13 +211,15 @@ ledger_store::open(const std::string& dir) {
     {s.insert_peer, "INSERT OR IGNORE INTO peers(address) VALUES(?1)"},
   };
   for (auto& p : prepared)
-    if (!p.st.prepare(db, p.sql))
-      return failure{path + " does not have the tables of a dlt-node ledger ("
-                     + errmsg(db) + ")"};
-  return store;
+    if (!p.st.prepare(db_, p.sql))
+      return "it does not have the tables of a dlt-node ledger ("
+             + errmsg(db_) + ")";
+  return std::nullopt;
 }
 
 result<stored_ledger> ledger_store::load() {
+  if (problem_)
+    return failure{path_ + ": " + *problem_};
   stored_ledger out;
   auto damaged = [&](const std::string& what) {
     return failure{path_ + " is damaged: " + what};
@@ -380,6 +387,8 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
 
 std::optional<std::string>
 ledger_store::apply(const std::vector<ledger_change>& changes) {
+  if (problem_)
+    return *problem_;
   auto& s = *stmts_;
   if (auto err = run(s.begin.get()))
     return "cannot begin a transaction: " + *err;

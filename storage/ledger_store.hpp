@@ -64,15 +64,16 @@ public:
   static constexpr const char* file_name = "ledger.sqlite";
 
   /// Opens the ledger in `dir` (creating both when missing) and locks the
-  /// directory against a second node. Fails with the reason (and the way
-  /// out) when the directory is in use, unreadable or not a ledger.
+  /// directory against a second node. Fails with the reason when the
+  /// directory cannot be created, locked or opened; a file that is not a
+  /// ledger is reported by load().
   static result<std::unique_ptr<ledger_store>> open(const std::string& dir);
 
   ~ledger_store();
   ledger_store(const ledger_store&) = delete;
   ledger_store& operator=(const ledger_store&) = delete;
 
-  /// Reads everything and checks it: the database's pages, the schema, every
+  /// Reads everything and checks it: the file's format, its pages, every
   /// block's shape, canonical bytes, stored hash and link to the block
   /// before, every pending transaction and peer address. Fails with what is
   /// wrong, where.
@@ -88,11 +89,15 @@ public:
 private:
   ledger_store(sqlite3* db, int lock_fd, std::string path);
   std::optional<std::string> exec(const char* sql);
+  /// Sets the file up (WAL, schema) and prepares the statements; the
+  /// reason when its content is not a usable ledger.
+  std::optional<std::string> prepare();
   std::optional<std::string> apply_one(const ledger_change& c);
 
   sqlite3* db_;
   int lock_fd_;
   std::string path_;
+  std::optional<std::string> problem_; // see prepare()
   struct statements;
   std::unique_ptr<statements> stmts_;
 };
