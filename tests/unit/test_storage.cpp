@@ -1,0 +1,298 @@
+// The ledger store and the storage actor over a real SQLite file in a
+// temporary directory.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/spawn.hpp"
+#include "storage/ledger_store.hpp"
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    char tmpl[] = "/tmp/dlt-unit-store-XXXXXX";
+    REQUIRE(mkdtemp(tmpl));
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::unique_ptr<dlt::ledger_store> open_store(const std::string& dir) {
+  auto store = dlt::ledger_store::open(dir);
+  REQUIRE(store);
+  return std::move(*store);
+}
+
+dlt::chain make_chain(std::size_t n) {
+  dlt::chain c{dlt::make_genesis(1.0)};
+  while (c.size() < n)
+    c.push_back(dlt::seal_block(c.size() + 1, c.back().hash, 1.0 + c.size(),
+                                {dlt::transaction_json(c.size())}));
+  return c;
+}
+
+std::vector<std::shared_ptr<const dlt::block>> shared(const dlt::chain& c,
+                                                      std::size_t from = 0) {
+  std::vector<std::shared_ptr<const dlt::block>> out;
+  for (auto i = from; i < c.size(); ++i)
+    out.push_back(std::make_shared<const dlt::block>(c[i]));
+  return out;
+}
+
+/// Asks `h` and waits for the answer of type T.
+template <class T, class Handle, class... Ts>
+T ask(caf::scoped_actor& self, const Handle& h, Ts&&... xs) {
+  T out{};
+  self->request(h, 10s, std::forward<Ts>(xs)...)
+    .receive([&](T& x) { out = std::move(x); },
+             [&](caf::error& err) { FAIL(self->system().render(err)); });
+  return out;
+}
+
+std::vector<std::string> hashes(const dlt::chain& c) {
+  std::vector<std::string> out;
+  for (const auto& b : c)
+    out.push_back(b.hash);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("the store gives back what it was given, across reopening") {
+  temp_dir dir;
+  auto chain = make_chain(5);
+  {
+    auto store = open_store(dir.path);
+    auto fresh = store->load();
+    REQUIRE(fresh);
+    CHECK(fresh->blocks.empty());
+    dlt::ledger_change c;
+    c.blocks = shared(chain);
+    c.own_added = {chain[3].hash};
+    c.txs_added = {{5, dlt::transaction_json("e")}, {-1, dlt::transaction_json("a")},
+                   {2, dlt::transaction_json("b")}};
+    c.peers_added = {"localhost:2", "127.0.0.1:1", "localhost:2"};
+    dlt::ledger_change drop;
+    drop.txs_removed = {2};
+    REQUIRE_FALSE(store->apply({c, drop}));
+  }
+  auto store = open_store(dir.path);
+  auto loaded = store->load();
+  REQUIRE(loaded);
+  CHECK(hashes(loaded->blocks) == hashes(chain));
+  CHECK(loaded->blocks.back().json == chain.back().json);
+  CHECK(loaded->own == std::vector<std::string>{chain[3].hash});
+  REQUIRE(loaded->pending.size() == 2); // in queue order, by number
+  CHECK(loaded->pending[0].seq == -1);
+  CHECK(loaded->pending[0].json == dlt::transaction_json("a"));
+  CHECK(loaded->pending[1].seq == 5);
+  CHECK(loaded->peers == std::vector<std::string>{"localhost:2", "127.0.0.1:1"});
+}
+
+TEST_CASE("a group of changes is stored whole or not at all") {
+  temp_dir dir;
+  auto chain = make_chain(3);
+  auto store = open_store(dir.path);
+  dlt::ledger_change first;
+  first.blocks = shared(chain);
+  REQUIRE_FALSE(store->apply({first}));
+  dlt::ledger_change fine;
+  fine.txs_added = {{1, dlt::transaction_json("kept?")}};
+  dlt::ledger_change clash; // block 3 exists: the insert fails
+  clash.blocks = shared(chain, 2);
+  auto err = store->apply({fine, clash});
+  REQUIRE(err);
+  CHECK_THAT(*err, Catch::Contains("storing a block"));
+  auto loaded = store->load();
+  REQUIRE(loaded);
+  CHECK(loaded->pending.empty());
+  CHECK(loaded->blocks.size() == 3);
+}
+
+TEST_CASE("a replacement rewrites the blocks after the shared ones") {
+  temp_dir dir;
+  auto ours = make_chain(6);
+  auto theirs = dlt::chain(ours.begin(), ours.begin() + 3);
+  while (theirs.size() < 9)
+    theirs.push_back(dlt::seal_block(theirs.size() + 1, theirs.back().hash, 99.0,
+                                     {dlt::transaction_json("theirs")}));
+  auto store = open_store(dir.path);
+  dlt::ledger_change first;
+  first.blocks = shared(ours);
+  REQUIRE_FALSE(store->apply({first}));
+  auto fork = dlt::common_prefix(ours, theirs);
+  CHECK(fork == 3);
+  dlt::ledger_change replace;
+  replace.truncate_from = fork + 1;
+  replace.blocks = shared(theirs, fork);
+  REQUIRE_FALSE(store->apply({replace}));
+  auto loaded = store->load();
+  REQUIRE(loaded);
+  CHECK(hashes(loaded->blocks) == hashes(theirs));
+}
+
+TEST_CASE("load refuses a chain whose links are broken") {
+  temp_dir dir;
+  auto chain = make_chain(4);
+  chain[2] = dlt::seal_block(3, std::string(64, 'a'), 3.0, {});
+  auto store = open_store(dir.path);
+  dlt::ledger_change c;
+  c.blocks = shared(chain);
+  REQUIRE_FALSE(store->apply({c}));
+  auto loaded = store->load();
+  REQUIRE_FALSE(loaded);
+  CHECK_THAT(loaded.error(),
+             Catch::Contains("block 3: previous_hash is not the hash of block 2"));
+}
+
+TEST_CASE("one node per data directory") {
+  temp_dir dir;
+  auto store = open_store(dir.path);
+  auto second = dlt::ledger_store::open(dir.path);
+  REQUIRE_FALSE(second);
+  CHECK_THAT(second.error(), Catch::Contains("another dlt-node"));
+}
+
+TEST_CASE("the storage actor groups commits and stops storing after a failure") {
+  temp_dir dir;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  std::shared_ptr<dlt::ledger_store> store = open_store(dir.path);
+  std::atomic<int> failures{0};
+  auto storage = dlt::spawn_storage(sys, store, [&](const std::string&) {
+    ++failures;
+  });
+  // Many commits at once (plain sends: the answers come back as ordinary
+  // messages): later ones share a sync.
+  constexpr int n = 200;
+  for (int i = 1; i <= n; ++i) {
+    dlt::ledger_change c;
+    c.txs_added = {{i, dlt::transaction_json(i)}};
+    self->send(storage, dlt::commit_atom::value, std::move(c));
+  }
+  std::uint64_t largest_group = 0;
+  int answered = 0;
+  self->receive_for(answered, n)(
+    [&](std::uint64_t group) { largest_group = std::max(largest_group, group); },
+    [&](caf::error& err) { FAIL(sys.render(err)); },
+    caf::after(10s) >> [&] { FAIL("the storage actor did not answer"); });
+  CHECK(largest_group > 1);
+  // A commit that cannot be stored (the same row twice) fails, and so does
+  // everything after it: memory and disk no longer agree.
+  dlt::ledger_change dup;
+  dup.txs_added = {{1, dlt::transaction_json(1)}};
+  bool refused = false;
+  self->request(storage, 10s, dlt::commit_atom::value, dup)
+    .receive([](std::uint64_t) {}, [&](caf::error&) { refused = true; });
+  CHECK(refused);
+  CHECK(failures == 1);
+  dlt::ledger_change fine;
+  fine.txs_added = {{n + 1, dlt::transaction_json(0)}};
+  refused = false;
+  self->request(storage, 10s, dlt::commit_atom::value, fine)
+    .receive([](std::uint64_t) {}, [&](caf::error&) { refused = true; });
+  CHECK(refused);
+  caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the ledger actors store every answered change and start from it") {
+  temp_dir dir;
+  auto tx = [](const char* d) { return dlt::transaction_json(d); };
+  // A peer chain of 6 blocks from another genesis, for a requeueing reorg.
+  auto theirs = make_chain(6);
+  std::string body = "{\"chain\": " + dlt::chain_json_array(theirs) + "}";
+  auto fetch = [&](const dlt::peer_address&, std::chrono::milliseconds,
+                   std::function<void(dlt::fetch_result)> done) {
+    done({true, body});
+  };
+  dlt::chain before;
+  {
+    caf::actor_system_config cfg;
+    caf::actor_system sys{cfg};
+    caf::scoped_actor self{sys};
+    std::shared_ptr<dlt::ledger_store> store = open_store(dir.path);
+    auto loaded = store->load();
+    REQUIRE(loaded);
+    auto storage = dlt::spawn_storage(sys, store, nullptr);
+    auto a = dlt::spawn_node_actors(sys, fetch, {300ms, true}, std::move(*loaded),
+                                    storage);
+    ask<std::uint64_t>(self, a.mempool, dlt::add_atom::value,
+                       tx("mined-then-orphaned"));
+    ask<dlt::mine_outcome>(self, a.miner, dlt::mine_atom::value);
+    ask<std::uint64_t>(self, a.mempool, dlt::add_atom::value, tx("pending"));
+    ask<dlt::register_outcome>(self, a.peers, dlt::register_atom::value,
+                               std::vector<std::string>{"peer:1"});
+    // Adopts theirs and requeues ours.
+    ask<dlt::consensus_outcome>(self, a.gossiper, dlt::consensus_atom::value);
+    auto view = ask<dlt::chain_view>(self, a.chain, dlt::snapshot_atom::value);
+    auto parsed = dlt::chain_from_json(nlohmann::json::parse(view.blocks->str()));
+    REQUIRE(parsed);
+    before = *parsed;
+    dlt::stop_node_actors(a);
+  }
+  CHECK(hashes(before) == hashes(theirs));
+  auto store = open_store(dir.path);
+  auto loaded = store->load();
+  REQUIRE(loaded);
+  CHECK(hashes(loaded->blocks) == hashes(theirs));
+  REQUIRE(loaded->pending.size() == 2);
+  // The orphaned transaction went back in front of the pending one.
+  CHECK(loaded->pending[0].json == tx("mined-then-orphaned"));
+  CHECK(loaded->pending[1].json == tx("pending"));
+  CHECK(loaded->peers == std::vector<std::string>{"peer:1"});
+  CHECK(loaded->own.size() == 1); // kept: the block may come back
+}
+
+TEST_CASE("a batch taken before a reorg's reconciliation is not appended") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto theirs = make_chain(4);
+  std::string body = "{\"chain\": " + dlt::chain_json_array(theirs) + "}";
+  auto a = dlt::spawn_node_actors(
+    sys,
+    [&](const dlt::peer_address&, std::chrono::milliseconds,
+        std::function<void(dlt::fetch_result)> done) { done({true, body}); },
+    {300ms, true});
+  // Block 2 carries "x"; the adopted chain does not, so the reorg orphans
+  // "x" and reconciles the mempool (a new epoch).
+  ask<std::uint64_t>(self, a.mempool, dlt::add_atom::value, dlt::transaction_json("x"));
+  ask<dlt::mine_outcome>(self, a.miner, dlt::mine_atom::value);
+  ask<std::uint64_t>(self, a.mempool, dlt::add_atom::value, dlt::transaction_json("y"));
+  auto stale = ask<dlt::tx_batch>(self, a.mempool, dlt::take_atom::value);
+  ask<dlt::register_outcome>(self, a.peers, dlt::register_atom::value,
+                             std::vector<std::string>{"peer:1"});
+  CHECK(ask<dlt::consensus_outcome>(self, a.gossiper, dlt::consensus_atom::value)
+          .replaced);
+  auto tip = ask<dlt::chain_tip>(self, a.chain, dlt::tip_atom::value);
+  auto b = std::make_shared<const dlt::block>(
+    dlt::seal_block(tip.height + 1, tip.hash, 9.0, stale.txs));
+  CHECK_FALSE(ask<bool>(self, a.chain, dlt::append_atom::value, b, stale.origin));
+  self->send(a.mempool, dlt::restore_atom::value);
+  auto fresh = ask<dlt::tx_batch>(self, a.mempool, dlt::take_atom::value);
+  CHECK(fresh.origin.epoch > stale.origin.epoch);
+  // "x" requeued in front of "y" (given back in its place).
+  CHECK(fresh.txs == dlt::tx_list{dlt::transaction_json("x"),
+                                  dlt::transaction_json("y")});
+  CHECK(ask<bool>(self, a.chain, dlt::append_atom::value,
+                  std::make_shared<const dlt::block>(
+                    dlt::seal_block(tip.height + 1, tip.hash, 9.0, fresh.txs)),
+                  fresh.origin));
+  dlt::stop_node_actors(a);
+}
