@@ -251,7 +251,10 @@ using mempool_actor = caf::typed_actor<
   /// actor to commit with the new chain, and the new epoch.
   caf::replies_to<reconcile_atom, tx_list, tx_list>::with<mempool_delta>,
   /// The number of pending transactions.
-  caf::replies_to<size_atom>::with<std::uint64_t>>;
+  caf::replies_to<size_atom>::with<std::uint64_t>,
+  /// Internal: sends the transactions added since the last flush to
+  /// storage in one commit.
+  caf::reacts_to<flush_atom>>;
 
 /// Owns the set of registered peers.
 using peer_registry_actor = caf::typed_actor<

@@ -4,11 +4,19 @@
 // count up from the back, requeued ones count down from the front, so the
 // stored rows sorted by number are the queue. A transaction is answered
 // (201) only once its row is on disk.
+//
+// New transactions go to storage in batches: an add joins the unsynced
+// batch and, if none is queued, a flush message goes to the back of the
+// mailbox; every add before it goes out in one commit request. Before a
+// batch is handed to the miner, or a reorg reconciled, the unsynced
+// transactions are sent first, so storage never sees a block (or a
+// reconciliation) before the rows it removes.
 
 #include <algorithm>
 #include <deque>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -29,10 +37,41 @@ struct mempool_state {
   /// Counts reorgs reconciled; see batch_origin.
   std::uint64_t epoch = 0;
   storage_actor storage; // null when ephemeral
+  /// Added, not yet sent to storage; each add's promise and its answer.
+  ledger_change unsynced;
+  std::vector<std::pair<caf::typed_response_promise<std::uint64_t>,
+                        std::uint64_t>>
+    unanswered;
+  bool flush_queued = false;
   static inline const char* name = "mempool";
 };
 
 using mempool_ptr = mempool_actor::stateful_pointer<mempool_state>;
+
+/// Sends the unsynced transactions to storage; their adds are answered
+/// once stored.
+void flush(mempool_ptr self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  if (st.unsynced.txs_added.empty())
+    return;
+  auto waiting = std::move(st.unanswered);
+  st.unanswered.clear();
+  // No CAF timeout on the hottest path (each one wakes CAF's clock
+  // thread): the edge's sweep bounds how long the client waits.
+  self
+    ->request(st.storage, caf::infinite, commit_atom::value,
+              std::exchange(st.unsynced, ledger_change{}))
+    .then(
+      [waiting](std::uint64_t) mutable {
+        for (auto& [rp, n] : waiting)
+          rp.deliver(n);
+      },
+      [waiting](caf::error& err) mutable {
+        for (auto& w : waiting)
+          w.first.deliver(err);
+      });
+}
 
 /// Removes the first occurrence of each counted transaction from `txs`;
 /// appends the numbers of the removed ones to `removed`.
@@ -69,20 +108,19 @@ mempool_actor::behavior_type mempool_behavior(mempool_ptr self,
       auto n = static_cast<std::uint64_t>(st.pending.size());
       if (!st.storage)
         return n;
-      ledger_change change;
-      change.txs_added.push_back(st.pending.back());
+      st.unsynced.txs_added.push_back(st.pending.back());
       auto rp = self->make_response_promise<std::uint64_t>();
-      // No CAF timeout on the hottest path (each one wakes CAF's clock
-      // thread): the edge's sweep bounds how long the client waits.
-      self
-        ->request(st.storage, caf::infinite, commit_atom::value,
-                  std::move(change))
-        .then([rp, n](std::uint64_t) mutable { rp.deliver(n); },
-              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      st.unanswered.emplace_back(rp, n);
+      if (!st.flush_queued) {
+        st.flush_queued = true;
+        self->send(self, flush_atom::value);
+      }
       return rp;
     },
+    [self](flush_atom) { flush(self); },
     [self](take_atom) {
       auto& st = self->state;
+      flush(self); // the rows before the block that removes them
       for (auto& tx : st.pending)
         st.in_flight.push_back(std::move(tx));
       st.pending.clear();
@@ -115,6 +153,7 @@ mempool_actor::behavior_type mempool_behavior(mempool_ptr self,
     },
     [self](reconcile_atom, tx_list& orphaned, const tx_list& included) {
       auto& st = self->state;
+      flush(self); // the rows before the reconciliation that removes some
       mempool_delta delta;
       if (!included.empty()) {
         std::unordered_map<std::string_view, std::size_t> drop;

@@ -51,6 +51,7 @@ dlt::mempool_actor::behavior_type silent_mempool() {
       return dlt::mempool_delta{};
     },
     [](dlt::size_atom) { return std::uint64_t{0}; },
+    [](dlt::flush_atom) {},
   };
 }
 
