@@ -99,6 +99,9 @@ int main(int argc, char** argv) {
   const auto& opt = cmd.options;
   raise_descriptor_limit();
   std::signal(SIGPIPE, SIG_IGN);
+  // A file-size limit must fail the write (and the commit, see storage)
+  // rather than kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   // Declared before the actor system so it outlives it: actors that answer
   // late post onto this context.

@@ -7,6 +7,8 @@
 // one transaction with one sync stores them all. Under load the group grows
 // by itself; idle, a lone change is synced at once.
 
+#include <malloc.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/stateful_actor.hpp>
@@ -20,6 +22,9 @@ namespace dlt {
 namespace {
 
 using commit_promise = caf::typed_response_promise<std::uint64_t>;
+
+/// Groups storing at least this many blocks are followed by malloc_trim.
+constexpr std::size_t trim_after_blocks = 1000;
 
 struct storage_state {
   std::shared_ptr<ledger_store> store;
@@ -60,6 +65,17 @@ void flush(storage_ptr self) {
   auto n = static_cast<std::uint64_t>(group.size());
   for (auto& rp : waiting)
     rp.deliver(n);
+  std::size_t blocks = 0;
+  for (const auto& c : group)
+    blocks += c.blocks.size();
+  group.clear();
+  // A whole adopted chain just passed through here: hand the pages of its
+  // copies back to the system instead of keeping them mapped (this thread
+  // is ours alone, so the time it takes blocks no other actor).
+#ifndef __SANITIZE_ADDRESS__
+  if (blocks >= trim_after_blocks)
+    malloc_trim(0);
+#endif
 }
 
 storage_actor::behavior_type

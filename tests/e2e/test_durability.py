@@ -270,6 +270,55 @@ class Restart(unittest.TestCase):
                 self.assertEqual(get_chain(a.url), after)
 
 
+class WriteFailure(unittest.TestCase):
+    """When the ledger cannot be written (here: a file-size limit, as a full
+    disk would), nothing unstored is acknowledged and the node stops with
+    status 3; what was acknowledged loads again."""
+
+    def test_a_failing_disk_stops_the_node_without_false_acknowledgements(self):
+        import resource
+        data_dir = tempfile.mkdtemp(prefix="dlt-full-")
+        limit = 256 * 1024
+
+        def small_files():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        try:
+            proc = subprocess.Popen([NODE_BINARY, "--port", "0", "--data-dir", data_dir],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, preexec_fn=small_files)
+            line = proc.stdout.readline()
+            self.assertIn("listening on http://", line, proc.stderr.read() if not line else "")
+            url = line.strip().rsplit(" ", 1)[1]
+            acked, refused = [], 0
+            client = Client(url, timeout=30)
+            try:
+                for i in range(5000):  # ~100 bytes each: far beyond the limit
+                    data = "tx %d %s" % (i, "x" * 80)
+                    status, _, _ = client.request("POST", "/transactions/new", {"data": data})
+                    if status == 201:
+                        acked.append(data)
+                    else:
+                        self.assertEqual(status, 503)
+                        refused += 1
+                        break
+            except OSError:
+                pass  # the node stopped
+            finally:
+                client.close()
+            self.assertEqual(proc.wait(timeout=30), 3)
+            self.assertIn("cannot be stored", proc.stderr.read())
+            proc.stdout.close()
+            proc.stderr.close()
+            self.assertGreater(len(acked), 10)
+            with start(data_dir) as node:  # no limit now
+                block = mine_all(node.url)
+                self.assertEqual([t["data"] for t in block["transactions"]][:len(acked)],
+                                 acked)
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def _quietly(f, *args):
     try:
         f(*args)
