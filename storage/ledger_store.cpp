@@ -74,6 +74,22 @@ std::string column_text(sqlite3_stmt* st, int col) {
            : std::string{};
 }
 
+/// Runs the query `sql` and calls `row` for every row; the first problem
+/// `row` reports, or SQLite's, ends the scan and is returned.
+template <class F>
+std::optional<std::string> scan(sqlite3* db, const char* sql, F&& row) {
+  statement st;
+  if (!st.prepare(db, sql))
+    return errmsg(db);
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
+    if (auto problem = row(st.get()))
+      return problem;
+  if (rc != SQLITE_DONE)
+    return errmsg(db);
+  return std::nullopt;
+}
+
 } // namespace
 
 bool ledger_change::empty() const {
@@ -237,81 +253,76 @@ result<stored_ledger> ledger_store::load() {
       return damaged("SQLite's integrity check says: " + verdict);
   }
 
-  statement blocks;
-  if (!blocks.prepare(db_, "SELECT idx, hash, json FROM blocks ORDER BY idx"))
-    return damaged(errmsg(db_));
-  int rc;
-  while ((rc = sqlite3_step(blocks.get())) == SQLITE_ROW) {
+  using problem = std::optional<std::string>;
+  auto blocks_ok = scan(db_, "SELECT idx, hash, json FROM blocks ORDER BY idx",
+                        [&](sqlite3_stmt* row) -> problem {
     auto n = out.blocks.size() + 1;
     auto where = "block " + std::to_string(n) + ": ";
-    auto idx = sqlite3_column_int64(blocks.get(), 0);
+    auto idx = sqlite3_column_int64(row, 0);
     if (idx != static_cast<std::int64_t>(n))
-      return damaged(n == 1 ? "the chain does not start with block 1"
-                            : "block " + std::to_string(n) + " is missing");
-    auto stored_hash = column_text(blocks.get(), 1);
-    auto json = column_text(blocks.get(), 2);
+      return n == 1 ? "the chain does not start with block 1"
+                    : "block " + std::to_string(n) + " is missing";
+    auto stored_hash = column_text(row, 1);
+    auto json = column_text(row, 2);
     auto doc = parse_json(json);
     if (!doc)
-      return damaged(where + "not valid JSON (" + doc.error() + ")");
+      return where + "not valid JSON (" + doc.error() + ")";
     auto b = block_from_json(*doc);
     if (!b)
-      return damaged(where + b.error());
+      return where + b.error();
     if (b->index != n)
-      return damaged(where + "its JSON says index " + std::to_string(b->index));
+      return where + "its JSON says index " + std::to_string(b->index);
     if (b->json != json)
-      return damaged(where + "its bytes are not in canonical form");
+      return where + "its bytes are not in canonical form";
     if (b->hash != stored_hash)
-      return damaged(where + "its stored hash is not the hash of its bytes");
+      return where + "its stored hash is not the hash of its bytes";
     if (n > 1 && b->previous_hash != out.blocks.back().hash)
-      return damaged(where + "previous_hash is not the hash of block "
-                     + std::to_string(n - 1));
+      return where + "previous_hash is not the hash of block "
+             + std::to_string(n - 1);
     if (n == 1 && b->previous_hash != genesis_previous_hash)
-      return damaged("block 1: previous_hash of a genesis block must be \"0\"");
+      return std::string{"block 1: previous_hash of a genesis block must be \"0\""};
     out.blocks.push_back(std::move(*b));
-  }
-  if (rc != SQLITE_DONE)
-    return damaged(errmsg(db_));
+    return std::nullopt;
+  });
+  if (blocks_ok)
+    return damaged(*blocks_ok);
 
-  statement own;
-  if (!own.prepare(db_, "SELECT hash FROM own_blocks"))
-    return damaged(errmsg(db_));
-  while ((rc = sqlite3_step(own.get())) == SQLITE_ROW) {
-    auto h = column_text(own.get(), 0);
+  auto own_ok = scan(db_, "SELECT hash FROM own_blocks",
+                     [&](sqlite3_stmt* row) -> problem {
+    auto h = column_text(row, 0);
     if (!is_hex_hash(h))
-      return damaged("own_blocks holds \"" + h + "\", which is not a hash");
+      return "own_blocks holds \"" + h + "\", which is not a hash";
     out.own.push_back(std::move(h));
-  }
-  if (rc != SQLITE_DONE)
-    return damaged(errmsg(db_));
+    return std::nullopt;
+  });
+  if (own_ok)
+    return damaged(*own_ok);
 
-  statement pending;
-  if (!pending.prepare(db_, "SELECT seq, json FROM pending ORDER BY seq"))
-    return damaged(errmsg(db_));
-  while ((rc = sqlite3_step(pending.get())) == SQLITE_ROW) {
-    stored_tx tx{sqlite3_column_int64(pending.get(), 0),
-                 column_text(pending.get(), 1)};
+  auto pending_ok = scan(db_, "SELECT seq, json FROM pending ORDER BY seq",
+                         [&](sqlite3_stmt* row) -> problem {
+    stored_tx tx{sqlite3_column_int64(row, 0), column_text(row, 1)};
     auto doc = parse_json(tx.json);
     if (!doc || !doc->is_object() || doc->size() != 1 || !doc->contains("data")
         || transaction_json((*doc)["data"]) != tx.json)
-      return damaged("pending transaction " + std::to_string(tx.seq)
-                     + " is not a canonical {\"data\": value}");
+      return "pending transaction " + std::to_string(tx.seq)
+             + " is not a canonical {\"data\": value}";
     out.pending.push_back(std::move(tx));
-  }
-  if (rc != SQLITE_DONE)
-    return damaged(errmsg(db_));
+    return std::nullopt;
+  });
+  if (pending_ok)
+    return damaged(*pending_ok);
 
-  statement peers;
-  if (!peers.prepare(db_, "SELECT address FROM peers ORDER BY pos"))
-    return damaged(errmsg(db_));
-  while ((rc = sqlite3_step(peers.get())) == SQLITE_ROW) {
-    auto a = column_text(peers.get(), 0);
+  auto peers_ok = scan(db_, "SELECT address FROM peers ORDER BY pos",
+                       [&](sqlite3_stmt* row) -> problem {
+    auto a = column_text(row, 0);
     auto parsed = parse_peer_address(a);
     if (!parsed || parsed->text != a)
-      return damaged("peer \"" + a + "\" is not a peer address");
+      return "peer \"" + a + "\" is not a peer address";
     out.peers.push_back(std::move(a));
-  }
-  if (rc != SQLITE_DONE)
-    return damaged(errmsg(db_));
+    return std::nullopt;
+  });
+  if (peers_ok)
+    return damaged(*peers_ok);
 
   if (out.blocks.empty() && (!out.pending.empty() || !out.peers.empty()))
     return damaged("it holds pending transactions or peers but no blocks");
