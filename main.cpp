@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
 #include "actors/log.hpp"
@@ -122,6 +123,13 @@ int main(int argc, char** argv) {
                                      ? opt.actor_threads
                                      : std::max<std::size_t>(1, cores() / 2)));
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  // Native linking (CAF remote actors). The one message type of the native
+  // protocol CAF does not know is registered under the same name on every
+  // node. Heartbeats let a silent connection to a dead peer be noticed.
+  cfg.load<caf::io::middleman>();
+  cfg.add_message_type<std::vector<std::uint64_t>>("dlt::index_list");
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
   caf::actor_system sys{cfg};
 
   dlt::http_limits limits;
@@ -168,6 +176,8 @@ int main(int argc, char** argv) {
   dlt::gossip_settings gossip;
   gossip.peer_timeout = peer_timeout;
   gossip.requeue_orphans = opt.requeue_orphans;
+  gossip.push = opt.gossip == "push";
+  gossip.sync_interval = std::chrono::seconds{opt.sync_interval};
   auto actors = dlt::spawn_node_actors(
     sys, dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes), gossip,
     std::move(loaded), storage);
@@ -176,6 +186,23 @@ int main(int argc, char** argv) {
   auto edge = dlt::spawn_edge(sys, actors,
                               peer_timeout + std::chrono::minutes(10));
   server->start(edge);
+
+  std::string native_line;
+  if (opt.caf_port >= 0) {
+    auto port = sys.middleman().publish(actors.native,
+                                        static_cast<std::uint16_t>(opt.caf_port),
+                                        opt.host.c_str(), true);
+    if (!port) {
+      std::cerr << "dlt-node: cannot publish on " << opt.host << ":"
+                << opt.caf_port << ": " << sys.render(port.error()) << '\n';
+      server->stop();
+      caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
+      dlt::stop_node_actors(actors);
+      return exit_cannot_start;
+    }
+    native_line = "dlt-node linking natively on caf://" + opt.host + ":"
+                  + std::to_string(*port);
+  }
 
   boost::asio::signal_set signals{ioc, SIGINT, SIGTERM};
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -189,6 +216,8 @@ int main(int argc, char** argv) {
   dlt::log("node", dlt::version_text(), " up on ", opt.host, ":",
            server->port(), " (peer timeout ", opt.peer_timeout_ms, " ms",
            opt.ephemeral ? ", ephemeral" : "", ")");
+  if (!native_line.empty())
+    std::cout << native_line << '\n';
   // Last: scripts and tests take this line to mean the node is ready.
   std::cout << "dlt-node listening on http://" << opt.host << ":"
             << server->port() << std::endl;

@@ -11,6 +11,9 @@
 //   gossiper --> peer_registry (peers), chain (height, replace),
 //                chain_fetcher (HTTP I/O, injected), verifier (detached)
 //   chain --> mempool (reconcile, after a reorg)
+//   native (published with --caf-port) <--> other nodes' native actors
+//   native --> chain (head, blocks), gossiper (announced)
+//   gossiper --> other nodes' native actors (head, blocks), CAF middleman
 //   chain | mempool | peer_registry --> storage (commit), when not ephemeral
 //
 // Durability: a change is answered (and a new chain state published) only
@@ -27,6 +30,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -40,6 +44,16 @@ namespace dlt {
 // -- atoms (ours live in dlt::, CAF defines many of its own) ----------------
 
 using add_atom = caf::atom_constant<caf::atom("add")>;
+using announce_atom = caf::atom_constant<caf::atom("announce")>;
+using announced_atom = caf::atom_constant<caf::atom("announced")>;
+using blocks_atom = caf::atom_constant<caf::atom("blocks")>;
+using extend_atom = caf::atom_constant<caf::atom("extend")>;
+using face_atom = caf::atom_constant<caf::atom("face")>;
+using head_atom = caf::atom_constant<caf::atom("head")>;
+using link_atom = caf::atom_constant<caf::atom("link")>;
+using locator_atom = caf::atom_constant<caf::atom("locator")>;
+using relink_atom = caf::atom_constant<caf::atom("relink")>;
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using append_atom = caf::atom_constant<caf::atom("append")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using confirm_atom = caf::atom_constant<caf::atom("confirm")>;
@@ -84,6 +98,8 @@ struct chain_view {
   std::shared_ptr<const chain_json> blocks;
   std::uint64_t height = 0;
   bool valid = false;
+  /// The last block (push gossip announces it).
+  std::shared_ptr<const block> tip;
 };
 
 /// The block new blocks must build on.
@@ -146,11 +162,27 @@ struct fetch_result {
   std::string body_or_error;
 };
 
-/// A peer's verified chain, or why it was skipped.
+/// A peer's verified chain, or why it was skipped: the peer's chain is our
+/// first `shared` blocks followed by `blocks` (from an HTTP peer, shared is
+/// 0 and `blocks` is its whole chain; a native peer sends only what follows
+/// the last block both hold).
 struct verified_chain {
   chain_ptr blocks; // null when skipped
   std::string peer;
   std::string why_skipped;
+  std::uint64_t shared = 0;
+
+  std::uint64_t length() const {
+    return blocks ? shared + blocks->size() : 0;
+  }
+};
+
+/// A block locator: our block indexes (tip first, then at doubling
+/// distances down to block 1) and their hashes. A native peer finds the
+/// highest one it holds too: the fork point, within a factor of two.
+struct block_locator {
+  std::vector<std::uint64_t> indexes;
+  std::vector<std::string> hashes;
 };
 
 /// Fetches GET /chain from a peer without blocking; calls `done` exactly once
@@ -198,6 +230,27 @@ using responder_ptr = std::shared_ptr<responder>;
 
 // -- the actors ---------------------------------------------------------------
 
+/// A node's public face to natively linked nodes: the only actor published
+/// with --caf-port, so remote nodes reach nothing else. Message types must
+/// be ones CAF can serialize (registered in main for std::vector<uint64_t>).
+using peer_actor = caf::typed_actor<
+  /// Our height and tip hash.
+  caf::replies_to<head_atom>::with<std::uint64_t, std::string>,
+  /// For the asker's block locator (indexes, hashes): the index of the
+  /// highest block both hold (0: none) and up to `max` of our blocks after
+  /// it, as canonical JSON.
+  caf::replies_to<blocks_atom, std::vector<std::uint64_t>,
+                  std::vector<std::string>, std::uint64_t>::with<
+    std::uint64_t, std::vector<std::string>>,
+  /// Push gossip: a block the sender mined or adopted, and the sender's own
+  /// public actor (to sync with when the block does not extend our tip).
+  caf::reacts_to<announce_atom, std::string, caf::strong_actor_ptr>>;
+
+/// Anything that wants to hear of newly registered peers.
+using peer_watcher_actor = caf::typed_actor<
+  /// Peers to link with (all known ones on subscribing, then new ones).
+  caf::reacts_to<link_atom, std::vector<peer_address>>>;
+
 /// Owns the ledger's storage (storage/ledger_store.hpp). Runs detached: a
 /// disk sync blocks its own thread, never the scheduler's.
 using storage_actor = caf::typed_actor<
@@ -227,10 +280,23 @@ using chain_actor = caf::typed_actor<
   /// false when the tip has moved since or a reorg reconciled the mempool
   /// after the batch was taken (the miner then gives it back and retakes).
   caf::replies_to<append_atom, block_ptr, batch_origin>::with<bool>,
-  /// Adopts a validated chain when it is strictly longer than ours; with
-  /// `collect_orphans`, has the mempool requeue the transactions the new
-  /// chain dropped and forget those it carries, stored in one commit.
-  caf::replies_to<replace_atom, chain_ptr, bool>::with<consensus_outcome>,
+  /// Adopts our first `shared` blocks followed by `blocks` (a peer's
+  /// verified chain, see verified_chain) when that is strictly longer than
+  /// ours and links onto our block `shared`; with `collect_orphans`, has the
+  /// mempool requeue the transactions the new chain dropped and forget those
+  /// it carries, stored in one commit.
+  caf::replies_to<replace_atom, std::uint64_t, chain_ptr, bool>::with<
+    consensus_outcome>,
+  /// A block announced by a peer: appended when it extends our tip.
+  caf::replies_to<extend_atom, block_ptr>::with<bool>,
+  /// Our height and tip hash (native peers ask).
+  caf::replies_to<head_atom>::with<std::uint64_t, std::string>,
+  /// Our block locator.
+  caf::replies_to<locator_atom>::with<block_locator>,
+  /// As peer_actor's blocks request.
+  caf::replies_to<blocks_atom, std::vector<std::uint64_t>,
+                  std::vector<std::string>, std::uint64_t>::with<
+    std::uint64_t, std::vector<std::string>>,
   /// Removes the last block unless only the genesis block is left (evil).
   caf::replies_to<pop_atom>::with<block_ptr>>;
 
@@ -261,6 +327,8 @@ using peer_registry_actor = caf::typed_actor<
   /// Registers addresses as given by users; answers all peers and refusals.
   caf::replies_to<register_atom, std::vector<std::string>>::with<
     register_outcome>,
+  /// Tells `watcher` of every peer now and of new ones as they come.
+  caf::reacts_to<subscribe_atom, peer_watcher_actor>,
   /// Every registered peer, in registration order.
   caf::replies_to<peers_atom>::with<std::vector<peer_address>>>;
 
@@ -274,13 +342,31 @@ using verifier_actor = caf::typed_actor<
   /// Parses and validates a GET /chain body from `peer`; chains not longer
   /// than `min_height` are skipped before hashing.
   caf::replies_to<verify_atom, std::string, std::string, std::uint64_t>::with<
-    verified_chain>>;
+    verified_chain>,
+  /// Parses and validates blocks a native peer sent after our block
+  /// `shared` (whose hash is the last argument).
+  caf::replies_to<verify_atom, std::vector<std::string>, std::string,
+                  std::uint64_t, std::string>::with<verified_chain>>;
 
 /// Runs consensus: pulls every peer's chain concurrently, each bounded by
 /// the peer deadline, and hands the longest valid one to the chain actor.
+/// Keeps the links to native peers (re-linking with backoff when they go
+/// down) and, with push gossip, announces new tips to them.
 using gossiper_actor = caf::typed_actor<
   /// One consensus round; answers whether our chain was replaced.
   caf::replies_to<consensus_atom>::with<consensus_outcome>,
+  /// Links to the native peers among these (peer_watcher_actor).
+  caf::reacts_to<link_atom, std::vector<peer_address>>,
+  /// Internal: try linking to the native peer `address` again.
+  caf::reacts_to<relink_atom, std::string>,
+  /// Internal, with --sync-interval: a consensus round nobody waits for.
+  caf::reacts_to<sync_atom>,
+  /// A block announced by the native peer `origin` (from our native actor).
+  caf::reacts_to<announced_atom, std::string, caf::strong_actor_ptr>,
+  /// The chain changed (chain_watcher_actor): with push gossip, announce.
+  caf::reacts_to<chain_view>,
+  /// Our own native actor, named as the origin of our announcements.
+  caf::reacts_to<face_atom, peer_actor>,
   /// Internal: the fetch of peer `index` in round `round` finished.
   caf::reacts_to<fetched_atom, std::uint64_t, std::uint64_t, fetch_result>,
   /// Internal: the peer deadline of round `round` has passed.
@@ -302,6 +388,7 @@ using edge_actor = caf::typed_actor<
 /// The handles every request handler needs.
 struct node_actors {
   storage_actor storage; // null when ephemeral
+  peer_actor native;     // our public face to native peers
   chain_actor chain;
   mempool_actor mempool;
   peer_registry_actor peers;
@@ -322,6 +409,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::ledger_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::batch_origin)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::tx_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::mempool_delta)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::block_locator)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::peer_watcher_actor)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::peer_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::mine_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::register_outcome)

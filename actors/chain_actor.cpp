@@ -8,6 +8,9 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <algorithm>
+#include <iterator>
+#include <tuple>
 #include <unordered_set>
 
 #include "actors/log.hpp"
@@ -18,6 +21,10 @@ namespace {
 
 /// Blocks per JSON segment, by size: appends copy at most this much.
 constexpr std::size_t segment_bytes = 64 * 1024;
+
+/// Bounds on what a native peer may ask for at once.
+constexpr std::size_t max_locator = 256;
+constexpr std::uint64_t max_transfer = 100000;
 
 struct chain_state {
   chain blocks;
@@ -44,10 +51,14 @@ struct chain_state {
 
   static inline const char* name = "chain";
 
+  std::shared_ptr<const block> cached_tip;
+
   chain_view view() {
-    if (!cached_json)
+    if (!cached_json) {
       cached_json = std::make_shared<const chain_json>(chain_json{segments});
-    return {cached_json, blocks.size(), valid};
+      cached_tip = std::make_shared<const block>(blocks.back());
+    }
+    return {cached_json, blocks.size(), valid, cached_tip};
   }
 
   /// Adds the last block of `blocks` to the segments.
@@ -146,6 +157,102 @@ std::vector<std::shared_ptr<const block>> blocks_from(const chain& blocks,
   return out;
 }
 
+/// Our first `shared` blocks followed by `tail` become the chain, when that
+/// is strictly longer than ours and `tail` links onto block `shared`.
+/// Whatever `tail` begins with that we hold already is skipped, so memory
+/// and storage only change after the real fork point.
+caf::result<consensus_outcome> adopt(chain_ptr_self self, std::uint64_t shared,
+                                     chain tail, bool collect_orphans) {
+  auto& st = self->state;
+  auto refuse = [&](const std::string& why) {
+    log("chain", "not adopting a peer's chain: ", why);
+    return consensus_outcome{false, st.view()};
+  };
+  if (shared > st.blocks.size() || tail.empty()
+      || shared + tail.size() <= st.blocks.size())
+    return consensus_outcome{false, st.view()}; // not longer (any more)
+  if (auto err = links_error(shared == 0 ? std::string{genesis_previous_hash}
+                                         : st.blocks[shared - 1].hash,
+                             shared + 1, tail))
+    return refuse(*err);
+  std::size_t skip = 0;
+  while (skip < tail.size() && shared + skip < st.blocks.size()
+         && st.blocks[shared + skip].hash == tail[skip].hash)
+    ++skip;
+  shared += skip;
+  tail.erase(tail.begin(), tail.begin() + static_cast<std::ptrdiff_t>(skip));
+
+  reorg_transactions moved;
+  if (collect_orphans) {
+    // Both sides from the last shared block on (reorg() skips position 0,
+    // a genesis block or this shared one).
+    auto from = shared == 0 ? 0 : shared - 1;
+    chain old_side(st.blocks.begin() + static_cast<std::ptrdiff_t>(from),
+                   st.blocks.end());
+    chain new_side;
+    if (shared > 0)
+      new_side.push_back(st.blocks[shared - 1]);
+    new_side.insert(new_side.end(), tail.begin(), tail.end());
+    moved = reorg(old_side, new_side, [&](const block& b) {
+      return st.own.count(b.hash) > 0;
+    });
+  }
+  auto dropped = st.blocks.size() - shared;
+  auto added = tail.size();
+  if (dropped + added <= 16) {
+    // A block or a few: touch only the last segment.
+    while (st.blocks.size() > shared) {
+      st.blocks.pop_back();
+      st.segment_pop();
+    }
+    for (auto& b : tail) {
+      st.blocks.push_back(std::move(b));
+      st.segment_append();
+    }
+  } else {
+    st.blocks.resize(shared);
+    std::move(tail.begin(), tail.end(), std::back_inserter(st.blocks));
+    st.segment_rebuild();
+  }
+  st.valid = true;
+  log("chain", "adopted a chain of ", st.blocks.size(), " blocks (", added,
+      " new after block ", shared, ")",
+      collect_orphans ? ", " + std::to_string(moved.orphaned.size())
+                          + " orphaned transactions requeued"
+                      : std::string{});
+  // Storage rewrites only what follows the shared blocks.
+  ledger_change change;
+  change.truncate_from = shared + 1;
+  change.blocks = blocks_from(st.blocks, shared + 1);
+  auto rp = self->make_response_promise<consensus_outcome>();
+  if (moved.orphaned.empty() && moved.included.empty()) {
+    commit_and_answer(self, std::move(change), rp,
+                      consensus_outcome{true, st.view()});
+    return rp;
+  }
+  // The mempool's side of the reorg is stored in the same commit. Until
+  // it answers, this actor takes no other message (await), so no block
+  // is appended from a batch that still holds what the new chain has.
+  self
+    ->request(st.mempool, ask_timeout, reconcile_atom::value,
+              std::move(moved.orphaned), std::move(moved.included))
+    .await(
+      [self, rp, change](mempool_delta& delta) mutable {
+        auto& st = self->state;
+        st.mempool_epoch = delta.epoch;
+        change.merge_pending(std::move(delta.change));
+        commit_and_answer(self, std::move(change), rp,
+                          consensus_outcome{true, st.view()});
+      },
+      [self, rp, change](caf::error& err) mutable {
+        log("chain", "the mempool was not reconciled with the new chain: ",
+            self->system().render(err));
+        commit_and_answer(self, std::move(change), rp,
+                          consensus_outcome{true, self->state.view()});
+      });
+  return rp;
+}
+
 chain_actor::behavior_type
 chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
                storage_actor storage, mempool_actor mempool) {
@@ -206,61 +313,67 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
       commit_and_answer(self, std::move(change), rp, true);
       return rp;
     },
-    [self](replace_atom, const chain_ptr& candidate,
+    [self](replace_atom, std::uint64_t shared, chain_ptr& tail,
            bool collect_orphans) -> caf::result<consensus_outcome> {
+      if (!tail)
+        return consensus_outcome{false, self->state.view()};
+      return adopt(self, shared, std::move(*tail), collect_orphans);
+    },
+    [self](extend_atom, const block_ptr& b) -> caf::result<bool> {
       auto& st = self->state;
-      // Longest valid chain strictly longer than ours wins, whatever its
-      // genesis. The candidate was verified already; checking its links
-      // again is cheap (hashes are precomputed) and keeps the invariant.
-      if (!candidate || candidate->size() <= st.blocks.size()
-          || validation_error(*candidate))
-        return consensus_outcome{false, st.view()};
-      reorg_transactions moved;
-      if (collect_orphans)
-        moved = reorg(st.blocks, *candidate, [&](const block& b) {
-          return st.own.count(b.hash) > 0;
-        });
-      // Storage only rewrites what follows the shared blocks.
-      auto shared = common_prefix(st.blocks, *candidate);
-      st.blocks = std::move(*candidate);
-      st.valid = true;
-      st.segment_rebuild();
-      log("chain", "adopted a chain of ", st.blocks.size(), " blocks (",
-          st.blocks.size() - shared, " new)",
-          collect_orphans ? ", " + std::to_string(moved.orphaned.size())
-                              + " orphaned transactions requeued"
-                          : std::string{});
+      if (!b || links_error(st.blocks.back().hash, st.blocks.size() + 1,
+                            chain{*b}))
+        return false;
+      st.blocks.push_back(*b);
+      st.segment_append();
       ledger_change change;
-      change.truncate_from = shared + 1;
-      change.blocks = blocks_from(st.blocks, shared + 1);
-      auto rp = self->make_response_promise<consensus_outcome>();
-      if (moved.orphaned.empty() && moved.included.empty()) {
-        commit_and_answer(self, std::move(change), rp,
-                          consensus_outcome{true, st.view()});
-        return rp;
-      }
-      // The mempool's side of the reorg is stored in the same commit. Until
-      // it answers, this actor takes no other message (await), so no block
-      // is appended from a batch that still holds what the new chain has.
-      self
-        ->request(st.mempool, ask_timeout, reconcile_atom::value,
-                  std::move(moved.orphaned), std::move(moved.included))
-        .await(
-          [self, rp, change](mempool_delta& delta) mutable {
-            auto& st = self->state;
-            st.mempool_epoch = delta.epoch;
-            change.merge_pending(std::move(delta.change));
-            commit_and_answer(self, std::move(change), rp,
-                              consensus_outcome{true, st.view()});
-          },
-          [self, rp, change](caf::error& err) mutable {
-            log("chain", "the mempool was not reconciled with the new chain: ",
-                self->system().render(err));
-            auto& st = self->state;
-            commit_and_answer(self, std::move(change), rp,
-                              consensus_outcome{true, st.view()});
-          });
+      change.blocks.push_back(b);
+      auto rp = self->make_response_promise<bool>();
+      commit_and_answer(self, std::move(change), rp, true);
       return rp;
+    },
+    [self](head_atom) {
+      const auto& st = self->state;
+      return std::make_tuple(static_cast<std::uint64_t>(st.blocks.size()),
+                             st.blocks.back().hash);
+    },
+    [self](locator_atom) {
+      const auto& blocks = self->state.blocks;
+      block_locator out;
+      std::uint64_t step = 1;
+      for (std::uint64_t i = blocks.size(); i >= 1;) {
+        out.indexes.push_back(i);
+        out.hashes.push_back(blocks[i - 1].hash);
+        if (out.indexes.size() >= 10)
+          step *= 2; // the last ten blocks one by one, then doubling
+        if (i == 1)
+          break;
+        i = i > step ? i - step : 1;
+      }
+      return out;
+    },
+    [self](blocks_atom, const std::vector<std::uint64_t>& indexes,
+           const std::vector<std::string>& hashes,
+           std::uint64_t max) -> caf::result<std::uint64_t, std::vector<std::string>> {
+      const auto& blocks = self->state.blocks;
+      if (indexes.size() != hashes.size() || indexes.size() > max_locator)
+        return caf::make_error(caf::sec::invalid_argument,
+                               "a block locator has as many indexes as "
+                               "hashes, and at most "
+                                 + std::to_string(max_locator));
+      std::uint64_t shared = 0;
+      for (std::size_t i = 0; i < indexes.size(); ++i)
+        if (indexes[i] > shared && indexes[i] <= blocks.size()
+            && blocks[indexes[i] - 1].hash == hashes[i])
+          shared = indexes[i];
+      std::vector<std::string> after;
+      auto end = std::min<std::uint64_t>(blocks.size(),
+                                         shared + std::min(max, max_transfer));
+      after.reserve(end - shared);
+      for (auto i = shared; i < end; ++i)
+        after.push_back(blocks[i].json);
+      return caf::result<std::uint64_t, std::vector<std::string>>(
+        shared, std::move(after));
     },
     [self](pop_atom) -> caf::result<block_ptr> {
       auto& st = self->state;

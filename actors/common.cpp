@@ -86,11 +86,16 @@ node_actors spawn_node_actors(caf::actor_system& sys, chain_fetcher fetch,
   a.miner = spawn_miner(sys, a.mempool, a.chain);
   a.gossiper = spawn_gossiper(sys, a.peers, a.chain, std::move(fetch),
                               settings);
+  a.native = spawn_native(sys, a.chain, a.gossiper);
+  caf::anon_send(a.gossiper, face_atom::value, a.native);
+  caf::anon_send(a.peers, subscribe_atom::value,
+                 caf::actor_cast<peer_watcher_actor>(a.gossiper));
   return a;
 }
 
 void stop_node_actors(const node_actors& a) {
   auto reason = caf::exit_reason::user_shutdown;
+  caf::anon_send_exit(a.native, reason);
   caf::anon_send_exit(a.gossiper, reason);
   caf::anon_send_exit(a.miner, reason);
   caf::anon_send_exit(a.peers, reason);

@@ -14,6 +14,7 @@ struct registry_state {
   std::vector<peer_address> peers; // registration order, no duplicates
   std::size_t max_peers = 0;
   storage_actor storage; // null when ephemeral
+  std::vector<peer_watcher_actor> watchers;
   static inline const char* name = "peer_registry";
 
   bool known(const std::string& text) const {
@@ -55,6 +56,13 @@ registry_behavior(peer_registry_actor::stateful_pointer<registry_state> self,
       }
       for (const auto& p : st.peers)
         out.total.push_back(p.text);
+      if (!change.empty())
+        for (const auto& w : st.watchers)
+          self->send(w, link_atom::value,
+                     std::vector<peer_address>(
+                       st.peers.end()
+                         - static_cast<std::ptrdiff_t>(change.peers_added.size()),
+                       st.peers.end()));
       if (!st.storage || change.empty())
         return out;
       auto rp = self->make_response_promise<register_outcome>();
@@ -66,6 +74,10 @@ registry_behavior(peer_registry_actor::stateful_pointer<registry_state> self,
       return rp;
     },
     [self](peers_atom) { return self->state.peers; },
+    [self](subscribe_atom, peer_watcher_actor& w) {
+      self->send(w, link_atom::value, self->state.peers);
+      self->state.watchers.push_back(std::move(w));
+    },
   };
 }
 

@@ -51,11 +51,19 @@ struct gossip_settings {
   /// longer chain is adopted. Off by default: the reference drops them, and
   /// the notebook's evil flow shows exactly that.
   bool requeue_orphans = false;
+  /// Announce every new tip to native peers (--gossip push).
+  bool push = false;
+  /// Run consensus this often on our own (0: never; --sync-interval).
+  std::chrono::milliseconds sync_interval{0};
 };
 
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               peer_registry_actor peers, chain_actor chain,
                               chain_fetcher fetch, gossip_settings settings);
+
+/// The node's public face to native peers (see peer_actor).
+peer_actor spawn_native(caf::actor_system& sys, chain_actor chain,
+                        gossiper_actor gossiper);
 
 /// All ledger actors, wired together, starting from `start` (a loaded
 /// ledger; empty for a new one) and storing into `storage` (null: ephemeral).

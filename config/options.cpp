@@ -116,6 +116,27 @@ const std::map<std::string, setting>& settings() {
         o.data_dir = v;
         return std::string{};
       }}},
+    {"caf-port",
+     {"publish the node for native linking (caf://HOST:PORT) on this port; "
+      "0: any free port [not published]",
+      [](node_options& o, const std::string& v) {
+        std::uint64_t p = 0;
+        auto err = parse_number(v, 0, 65535, p);
+        o.caf_port = static_cast<std::int64_t>(p);
+        return err;
+      }}},
+    {"gossip",
+     {"off, or push: announce every block this node mines or adopts to its "
+      "native peers [off]",
+      [](node_options& o, const std::string& v) {
+        if (v != "off" && v != "push")
+          return "expects off or push, got \"" + v + "\"";
+        o.gossip = v;
+        return std::string{};
+      }}},
+    {"sync-interval",
+     number("seconds between consensus rounds run unasked, 0 = never [0]",
+            &node_options::sync_interval, 0, 86400)},
     {"ephemeral",
      flag("keep everything in memory only; nothing survives a restart "
           "(--data-dir is then unused) [false]",
@@ -240,6 +261,7 @@ std::string usage_text() {
     std::string left = "  --" + key + " ";
     left += key == "host"       ? "ADDR"
             : key == "data-dir" ? "DIR"
+            : key == "gossip"   ? "MODE"
             : is_switch(key)    ? "[BOOL]"
                                 : "N";
     if (left.size() < 32)

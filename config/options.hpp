@@ -43,6 +43,13 @@ struct node_options {
   std::string data_dir;
   /// Keep everything in memory only (demos, tests): nothing survives.
   bool ephemeral = false;
+  /// Publish the node's native actor on this TCP port (CAF remote actors);
+  /// -1: not published; 0: any free port (printed).
+  std::int64_t caf_port = -1;
+  /// "off" or "push": announce new tips to native peers.
+  std::string gossip = "off";
+  /// Seconds between consensus rounds the node runs on its own (0: never).
+  std::uint64_t sync_interval = 0;
   /// Threads serving HTTP (0: one per core).
   std::uint64_t http_threads = 0;
   /// Threads running actors (0: half the cores, at least one).

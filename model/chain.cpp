@@ -6,23 +6,30 @@
 
 namespace dlt {
 
+std::optional<std::string> links_error(const std::string& previous_hash,
+                                       std::uint64_t first_index,
+                                       const chain& blocks) {
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const block& b = blocks[i];
+    auto index = first_index + i;
+    if (b.index != index)
+      return "block " + std::to_string(index) + " has index "
+             + std::to_string(b.index);
+    const std::string& expected = i == 0 ? previous_hash : blocks[i - 1].hash;
+    if (b.previous_hash != expected)
+      return "block " + std::to_string(index)
+             + " does not link to the block before it (previous_hash "
+             + (index == 1 ? "of a genesis block must be \"0\")"
+                           : "is not the hash of block "
+                               + std::to_string(index - 1) + ")");
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> validation_error(const chain& blocks) {
   if (blocks.empty())
     return "the chain has no blocks";
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    const block& b = blocks[i];
-    if (b.index != i + 1)
-      return "block " + std::to_string(i + 1) + " has index "
-             + std::to_string(b.index);
-    const std::string& expected = i == 0 ? std::string{genesis_previous_hash}
-                                         : blocks[i - 1].hash;
-    if (b.previous_hash != expected)
-      return "block " + std::to_string(i + 1)
-             + " does not link to the block before it (previous_hash "
-             + (i == 0 ? "of a genesis block must be \"0\")"
-                       : "is not the hash of block " + std::to_string(i) + ")");
-  }
-  return std::nullopt;
+  return links_error(genesis_previous_hash, 1, blocks);
 }
 
 result<chain> chain_from_json(const nlohmann::json& blocks) {

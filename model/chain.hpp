@@ -21,6 +21,14 @@ using chain = std::vector<block>;
 /// "0"; every other block's previous_hash is the hash of the block before.
 std::optional<std::string> validation_error(const chain& blocks);
 
+/// Why `blocks` does not continue a chain whose last block has hash
+/// `previous_hash` ("0": none) at index `first_index` - 1, or nothing when it
+/// does: indexes run on from `first_index` and every block links to the one
+/// before. An empty list continues anything.
+std::optional<std::string> links_error(const std::string& previous_hash,
+                                       std::uint64_t first_index,
+                                       const chain& blocks);
+
 /// Builds and validates a chain from a JSON list of blocks (a peer's answer).
 result<chain> chain_from_json(const nlohmann::json& blocks);
 

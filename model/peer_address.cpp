@@ -36,23 +36,32 @@ bool is_ipv6(std::string_view h) {
 
 } // namespace
 
+namespace {
+
+/// Removes `scheme` from the front of `in` (any case); whether it was there.
+bool strip_scheme(std::string_view& in, std::string_view scheme) {
+  if (in.size() < scheme.size())
+    return false;
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(in[i])) != scheme[i])
+      return false;
+  in.remove_prefix(scheme.size());
+  return true;
+}
+
+} // namespace
+
 std::optional<peer_address> parse_peer_address(std::string_view in) {
-  constexpr std::string_view scheme = "http://";
-  if (in.size() >= scheme.size()) {
-    std::string lower;
-    for (char c : in.substr(0, scheme.size()))
-      lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower == scheme)
-      in.remove_prefix(scheme.size());
-  }
+  peer_address out;
+  if (!strip_scheme(in, "http://"))
+    out.native = strip_scheme(in, "caf://");
   if (in.find("://") != std::string_view::npos)
-    return std::nullopt; // another scheme (https, caf, ...)
+    return std::nullopt; // another scheme (https, ...)
   if (!in.empty() && in.back() == '/')
     in.remove_suffix(1);
   if (in.empty() || in.find_first_of("/@?# \t") != std::string_view::npos)
     return std::nullopt;
 
-  peer_address out;
   std::string_view host = in;
   std::string_view port;
   if (in.front() == '[') {
@@ -94,10 +103,13 @@ std::optional<peer_address> parse_peer_address(std::string_view in) {
       return std::nullopt;
     out.port = static_cast<std::uint16_t>(value);
   }
+  if (out.native && port.empty())
+    return std::nullopt; // CAF has no default port
   for (char c : host)
     out.host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   bool v6 = out.host.find(':') != std::string::npos;
-  out.text = v6 ? "[" + out.host + "]" : out.host;
+  out.text = out.native ? "caf://" : "";
+  out.text += v6 ? "[" + out.host + "]" : out.host;
   if (!port.empty())
     out.text += ":" + std::to_string(out.port);
   return out;

@@ -54,10 +54,16 @@ class Process:
 
     def _wait_for_port(self, timeout):
         deadline = time.monotonic() + timeout
+        self.caf_address = None  # "caf://host:port" with --caf-port
         while time.monotonic() < deadline:
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
             if ready:
                 line = self.proc.stdout.readline()
+                if "linking natively on caf://" in line:
+                    self.caf_address = line.strip().rsplit(" ", 1)[1]
+                    # The listening line follows at once (and may already
+                    # sit in our buffer, where select() cannot see it).
+                    line = self.proc.stdout.readline()
                 if "listening on http://" in line:
                     return int(line.strip().rsplit(":", 1)[1])
             if self.proc.poll() is not None:
