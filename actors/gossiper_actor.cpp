@@ -334,6 +334,9 @@ void pull_native(gossiper_ptr self, std::uint64_t id, std::uint64_t index,
               auto it = self->state.rounds.find(id);
               if (it == self->state.rounds.end())
                 return;
+              if (blocks.size() > max_native_blocks)
+                return skip_peer(self, id, index,
+                                 "sent more blocks than asked for");
               const auto& loc = it->second.locator;
               auto at = std::find(loc.indexes.begin(), loc.indexes.end(), shared);
               if (shared != 0 && at == loc.indexes.end())

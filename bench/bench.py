@@ -377,6 +377,69 @@ def bench_adopt(args):
             "peak RSS %.1f MB while adopting" % (peak / 1024))
 
 
+def bench_native(args):
+    """Native linking (CAF): full sync, catching up one block after a long
+    shared history, and how fast push gossip carries a mined block."""
+    n = 2000 if args.quick else 20000
+    chain = make_chain(n, tag="native")
+    farm = PeerFarm([json.dumps({"chain": chain, "is_valid": True}).encode()])
+    try:
+        with Node("--caf-port", "0") as a, Node("--caf-port", "0") as b, Node() as c:
+            call(a.url, "POST", "/nodes/register", {"nodes": farm.addresses})
+            assert b'"Chain replaced"' in timed_post(a.url, "/nodes/consensus")[0]
+            call(b.url, "POST", "/nodes/register", {"nodes": [a.caf_address]})
+            call(c.url, "POST", "/nodes/register", {"nodes": [a.address]})
+            answer, caf_full = timed_post(b.url, "/nodes/consensus")
+            assert b'"Chain replaced"' in answer
+            answer, http_full = timed_post(c.url, "/nodes/consensus")
+            assert b'"Chain replaced"' in answer
+            row("full sync of %d blocks over CAF" % n, "%.3f s" % caf_full,
+                "over HTTP %.3f s" % http_full, caf_full / http_full, None,
+                "the whole chain either way: CAF sends the blocks after the "
+                "locator's fork point, here all of them")
+            caf_one, http_one = [], []
+            for i in range(1 if args.quick else 5):
+                call(a.url, "POST", "/transactions/new", {"data": "one more %d" % i})
+                call(a.url, "POST", "/mine")
+                answer, took = timed_post(b.url, "/nodes/consensus")
+                assert b'"Chain replaced"' in answer
+                caf_one.append(took)
+                answer, took = timed_post(c.url, "/nodes/consensus")
+                assert b'"Chain replaced"' in answer
+                http_one.append(took)
+            one = statistics.median(caf_one)
+            row("catch up 1 new block after %d shared, CAF (median)" % n,
+                "%.4f s" % one, "full sync over CAF %.3f s" % caf_full, one / caf_full,
+                None if args.quick else ("<=", 0.1),
+                "moves 1 block; over HTTP the same catch-up took %.3f s (whole chain)"
+                % statistics.median(http_one))
+        with Node("--caf-port", "0", "--ephemeral") as a, \
+                Node("--caf-port", "0", "--ephemeral", "--gossip", "push") as b:
+            call(b.url, "POST", "/nodes/register", {"nodes": [a.caf_address]})
+            call(a.url, "POST", "/nodes/register", {"nodes": [b.caf_address]})
+            time.sleep(0.5)
+            lags = []
+            poll = Client(a.url)
+            for i in range(3 if args.quick else 20):
+                call(b.url, "POST", "/transactions/new", {"data": "pushed %d" % i})
+                _, body, _ = Client(b.url).request("POST", "/mine")
+                mined = time.monotonic()
+                want = body["new_block"]["index"]
+                while time.monotonic() - mined < 10:
+                    _, got, _ = poll.request("GET", "/chain")
+                    if len(got["chain"]) >= want:
+                        break
+                lags.append(time.monotonic() - mined)
+            poll.close()
+            lags.sort()
+            row("push gossip: mined block on a linked node (median of %d)" % len(lags),
+                "%.1f ms (max %.1f ms)" % (lags[len(lags) // 2] * 1000, lags[-1] * 1000),
+                "1 s", lags[len(lags) // 2] / 1.0, None if args.quick else ("<=", 1.0),
+                "from the /mine answer until GET /chain on the peer shows it (polled)")
+    finally:
+        farm.close()
+
+
 def bench_validation(args):
     blocks = 2000 if args.quick else 100000
     out = subprocess.run([os.path.join(BUILD, "bench", "dlt-bench"), "--blocks", str(blocks),
@@ -433,7 +496,8 @@ def main():
             sys.exit("bench: %s is not installed (bench/run installs it)" % tool)
     started = time.time()
     sections = {"http": bench_http, "mine": bench_mine, "consensus": bench_consensus,
-                "adopt": bench_adopt, "validation": bench_validation,
+                "adopt": bench_adopt, "native": bench_native,
+                "validation": bench_validation,
                 "reference": bench_reference_http}
     chosen = args.only.split(",") if args.only else list(sections)
     print("  %-46s %-28s %-28s %6s %s" % ("case", "dlt-node", "bound", "ratio", "met"))

@@ -300,3 +300,51 @@ TEST_CASE("the registry normalizes, deduplicates and reports refusals") {
   CHECK(out.total == std::vector<std::string>{"localhost:8082", "127.0.0.1:9000"});
   CHECK(out.invalid == std::vector<std::string>{"", "https://x:1"});
 }
+
+TEST_CASE("the chain answers a block locator with what follows the last shared block") {
+  node_fixture f;
+  for (int i = 0; i < 40; ++i) {
+    f.add_tx("t" + std::to_string(i));
+    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  }
+  auto ours = f.current_chain(); // 41 blocks
+  auto loc = f.ask<dlt::block_locator>(f.actors.chain, dlt::locator_atom::value);
+  REQUIRE(loc.indexes.size() == loc.hashes.size());
+  CHECK(loc.indexes.front() == 41);
+  CHECK(loc.indexes.back() == 1);
+  CHECK(loc.indexes.size() < 20); // ten one by one, then doubling
+  for (std::size_t i = 0; i < loc.indexes.size(); ++i)
+    CHECK(loc.hashes[i] == ours[loc.indexes[i] - 1].hash);
+  // A peer that holds our first 30 blocks and then its own.
+  std::vector<std::uint64_t> idx{35, 30, 20, 1};
+  std::vector<std::string> hashes{std::string(64, 'f'), ours[29].hash,
+                                  ours[19].hash, ours[0].hash};
+  std::uint64_t shared = 0;
+  std::vector<std::string> after;
+  f.self->request(f.actors.chain, 10s, dlt::blocks_atom::value, idx, hashes,
+                  std::uint64_t{5})
+    .receive(
+      [&](std::uint64_t s, std::vector<std::string>& b) {
+        shared = s;
+        after = std::move(b);
+      },
+      [&](caf::error& err) { FAIL(f.sys.render(err)); });
+  CHECK(shared == 30);
+  REQUIRE(after.size() == 5); // at most what was asked for
+  CHECK(after[0] == ours[30].json);
+  // A peer's tail that does not link onto our block 30 is not adopted.
+  auto wrong = std::make_shared<dlt::chain>(dlt::chain(ours.begin() + 31, ours.end()));
+  wrong->push_back(dlt::seal_block(42, wrong->back().hash, 1.0, {}));
+  auto out = f.ask<dlt::consensus_outcome>(f.actors.chain, dlt::replace_atom::value,
+                                           std::uint64_t{29}, wrong, false);
+  CHECK_FALSE(out.replaced);
+  // One that does is, and only the new block is added.
+  auto right = std::make_shared<dlt::chain>(dlt::chain(ours.begin() + 30, ours.end()));
+  right->push_back(dlt::seal_block(42, right->back().hash, 1.0, {}));
+  out = f.ask<dlt::consensus_outcome>(f.actors.chain, dlt::replace_atom::value,
+                                      std::uint64_t{30}, right, false);
+  CHECK(out.replaced);
+  CHECK(out.view.height == 42);
+  auto now = f.current_chain();
+  CHECK(dlt::common_prefix(now, ours) == 41);
+}
