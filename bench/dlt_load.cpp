@@ -70,6 +70,7 @@ struct options {
   std::map<std::string, int> mix = {{"tx", 90}, {"mine", 8}, {"consensus", 2}};
   bool verify = true;
   bool ephemeral = false;
+  bool native = false;
   std::string label;
 };
 
@@ -77,10 +78,11 @@ const char* usage =
   "usage: dlt-load [--spawn N [--node-binary PATH] | --nodes URL,URL,...]\n"
   "                [--duration SECONDS] [--clients N]\n"
   "                [--mix tx=90,mine=8,consensus=2] [--no-verify]\n"
-  "                [--ephemeral]\n"
+  "                [--ephemeral] [--native]\n"
   "  --spawn N        start N dlt-node processes (with --requeue-orphans),\n"
   "                   each storing its ledger in a temporary directory\n"
   "  --ephemeral      spawned nodes keep everything in memory instead\n"
+  "  --native         spawned nodes link natively (caf://) instead of HTTP\n"
   "  --node-binary P  the dlt-node to start [next to dlt-load, or ../dlt-node]\n"
   "  --nodes LIST     target running nodes instead (http://host:port,...)\n"
   "  --duration S     seconds of load [10]\n"
@@ -146,6 +148,8 @@ options parse(int argc, char** argv) {
         o.verify = false;
       } else if (key == "--ephemeral") {
         o.ephemeral = true;
+      } else if (key == "--native") {
+        o.native = true;
       } else {
         die("unknown option '" + arg + "'");
       }
@@ -153,6 +157,8 @@ options parse(int argc, char** argv) {
       die("option " + key + " expects a number");
     }
   }
+  if (o.native && o.spawn <= 0)
+    die("--native needs --spawn");
   if (o.spawn > 0 && !o.nodes.empty())
     die("--spawn and --nodes exclude each other");
   if (o.spawn <= 0 && o.nodes.empty())
@@ -173,6 +179,7 @@ struct spawned_node {
   pid_t pid = -1;
   std::string address;
   std::string data_dir; // removed after the node stopped
+  std::string caf_address; // "caf://host:port" with --native
 };
 
 std::vector<spawned_node> g_spawned;
@@ -191,7 +198,8 @@ void stop_spawned() {
     }
 }
 
-spawned_node spawn_node(const std::string& binary, bool ephemeral) {
+spawned_node spawn_node(const std::string& binary, bool ephemeral,
+                        bool native) {
   int out[2];
   if (pipe(out) != 0)
     die("pipe failed");
@@ -203,6 +211,10 @@ spawned_node spawn_node(const std::string& binary, bool ephemeral) {
   std::vector<std::string> args = {binary, "--port", "0", "--requeue-orphans",
                                    "--peer-timeout-ms", "3000"};
   spawned_node n;
+  if (native) {
+    args.push_back("--caf-port");
+    args.push_back("0");
+  }
   if (ephemeral) {
     args.push_back("--ephemeral");
   } else {
@@ -221,11 +233,19 @@ spawned_node spawn_node(const std::string& binary, bool ephemeral) {
     die("cannot start " + binary);
   posix_spawn_file_actions_destroy(&fa);
   close(out[1]);
+  // ["dlt-node linking natively on caf://HOST:PORT"]
   // "dlt-node listening on http://127.0.0.1:PORT"
   std::string line;
-  char c;
-  while (read(out[0], &c, 1) == 1 && c != '\n')
-    line += c;
+  for (;;) {
+    line.clear();
+    char c;
+    while (read(out[0], &c, 1) == 1 && c != '\n')
+      line += c;
+    auto caf = line.find("caf://");
+    if (caf == std::string::npos)
+      break;
+    n.caf_address = line.substr(caf);
+  }
   close(out[0]);
   auto pos = line.find("http://");
   if (pos == std::string::npos) {
@@ -397,7 +417,8 @@ int main(int argc, char** argv) {
         die("cannot find dlt-node next to dlt-load; give --node-binary");
     }
     for (int i = 0; i < opt.spawn; ++i) {
-      g_spawned.push_back(spawn_node(opt.node_binary, opt.ephemeral));
+      g_spawned.push_back(
+        spawn_node(opt.node_binary, opt.ephemeral, opt.native));
       opt.nodes.push_back(g_spawned.back().address);
     }
     std::atexit(stop_spawned);
@@ -407,12 +428,14 @@ int main(int argc, char** argv) {
             << " mine=" << opt.mix["mine"] << " consensus="
             << opt.mix["consensus"] << "\n";
 
-  // Every node knows every other.
-  for (auto& n : opt.nodes) {
+  // Every node knows every other (by its caf:// address with --native).
+  for (std::size_t i = 0; i < opt.nodes.size(); ++i) {
+    const auto& n = opt.nodes[i];
     std::string peers = "{\"nodes\": [";
     bool first = true;
-    for (auto& m : opt.nodes)
-      if (m != n) {
+    for (std::size_t j = 0; j < opt.nodes.size(); ++j)
+      if (j != i) {
+        auto m = opt.native ? g_spawned[j].caf_address : opt.nodes[j];
         peers += (first ? "\"" : ", \"") + m + "\"";
         first = false;
       }
