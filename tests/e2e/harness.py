@@ -14,8 +14,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NODE_BINARY = os.environ.get("DLT_NODE") or os.path.join(
-    HERE, "..", "..", "build", "dlt-node")
+NODE_BINARY = os.path.abspath(os.environ.get("DLT_NODE") or os.path.join(
+    HERE, "..", "..", "build", "dlt-node"))
 REF_NODE = os.path.join(HERE, "ref_node.py")
 
 

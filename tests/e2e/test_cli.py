@@ -28,7 +28,10 @@ class CommandLine(unittest.TestCase):
                            (["--port", "x"], "whole number"),
                            (["--port", "99999"], "between"),
                            (["--port"], "needs a value"),
-                           (["--config", "/nonexistent.conf"], "cannot read")]:
+                           (["--config", "/nonexistent.conf"], "cannot read"),
+                           (["--gossip", "pull"], "expects off or push"),
+                           (["--caf-port", "70000"], "between"),
+                           (["--sync-interval", "-1"], "whole number")]:
             with self.subTest(args=args):
                 r = run(*args)
                 self.assertNotEqual(r.returncode, 0)
@@ -64,6 +67,12 @@ class CommandLine(unittest.TestCase):
             r = run("--port", str(node.port))
             self.assertEqual(r.returncode, 1)
             self.assertIn("cannot listen", r.stderr)
+        caf_port = free_port()
+        with Node("--caf-port", str(caf_port)) as node:
+            self.assertEqual(node.caf_address, "caf://127.0.0.1:%d" % caf_port)
+            r = run("--port", "0", "--ephemeral", "--caf-port", str(caf_port))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("cannot publish", r.stderr)
 
     def test_sigterm_and_sigint_shut_down_cleanly(self):
         for sig in (signal.SIGTERM, signal.SIGINT):
