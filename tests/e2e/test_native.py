@@ -3,7 +3,9 @@ their native actor (--caf-port), registered as caf://host:port; consensus
 through actor messages with incremental sync, push gossip, re-linking after a
 restart, and mixed networks with HTTP peers and the Python reference
 protocol."""
+import os
 import shutil
+import signal
 import tempfile
 import time
 import unittest
@@ -84,6 +86,30 @@ class Native(unittest.TestCase):
             self.assertEqual(out["status"], "Chain replaced")
             self.assertLess(took, 10)  # generous: the deadline is 1.5 s
             self.assertIn("skipped " + dead, a.log_text())
+
+    def test_a_frozen_linked_peer_costs_no_more_than_its_deadline(self):
+        with native("--peer-timeout-ms", "1500") as a, native() as frozen, \
+                native() as b:
+            mine(b.url, "x")
+            register(a.url, frozen.caf_address, b.caf_address)
+            self.assertIsNotNone(wait_for(
+                lambda: a.log_text().count("linked to") == 2))
+            os.kill(frozen.proc.pid, signal.SIGSTOP)  # linked, then silent
+            try:
+                start = time.monotonic()
+                out = consensus(a.url)
+                self.assertLess(time.monotonic() - start, 10)  # deadline 1.5 s
+                self.assertEqual(out["status"], "Chain replaced")
+                self.assertEqual(get_chain(a.url), get_chain(b.url))
+                # Heartbeats notice the silence; the link goes down.
+                self.assertIsNotNone(wait_for(
+                    lambda: "lost " + frozen.caf_address in a.log_text(), timeout=30))
+            finally:
+                os.kill(frozen.proc.pid, signal.SIGCONT)
+            # Back: linked again.
+            self.assertIsNotNone(wait_for(
+                lambda: a.log_text().count("linked to " + frozen.caf_address) >= 2,
+                timeout=30))
 
     def test_catching_up_moves_only_the_new_blocks(self):
         long_chain = make_chain(3000, tag="shared")
