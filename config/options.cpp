@@ -52,6 +52,17 @@ bool is_switch(const std::string& key) {
   return key == "requeue-orphans" || key == "ephemeral";
 }
 
+// A non-empty text value.
+setting text(const char* help, std::string node_options::*field,
+             const char* expects) {
+  return {help, [=](node_options& o, const std::string& v) {
+            if (v.empty())
+              return std::string{expects};
+            o.*field = v;
+            return std::string{};
+          }};
+}
+
 setting number(const char* help, std::uint64_t node_options::*field,
                std::uint64_t min, std::uint64_t max) {
   return {help, [=](node_options& o, const std::string& v) {
@@ -71,13 +82,8 @@ const std::map<std::string, setting>& settings() {
         return err;
       }}},
     {"host",
-     {"address to listen on [127.0.0.1]",
-      [](node_options& o, const std::string& v) {
-        if (v.empty())
-          return std::string{"expects an address"};
-        o.host = v;
-        return std::string{};
-      }}},
+     text("address to listen on [127.0.0.1]", &node_options::host,
+          "expects an address")},
     {"peer-timeout-ms",
      number("deadline for each peer's GET /chain in consensus [5000]",
             &node_options::peer_timeout_ms, 1, 3600000)},
@@ -108,14 +114,9 @@ const std::map<std::string, setting>& settings() {
           "dropped blocks to the mempool (the reference drops them) [false]",
           &node_options::requeue_orphans)},
     {"data-dir",
-     {"where the chain, pending transactions and peers are stored "
-      "[data/node-PORT]",
-      [](node_options& o, const std::string& v) {
-        if (v.empty())
-          return std::string{"expects a directory"};
-        o.data_dir = v;
-        return std::string{};
-      }}},
+     text("where the chain, pending transactions and peers are stored "
+          "[data/node-PORT]",
+          &node_options::data_dir, "expects a directory")},
     {"caf-port",
      {"publish the node for native linking (caf://HOST:PORT) on this port; "
       "0: any free port [not published]",
