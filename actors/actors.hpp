@@ -50,6 +50,7 @@ using blocks_atom = caf::atom_constant<caf::atom("blocks")>;
 using extend_atom = caf::atom_constant<caf::atom("extend")>;
 using face_atom = caf::atom_constant<caf::atom("face")>;
 using head_atom = caf::atom_constant<caf::atom("head")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using link_atom = caf::atom_constant<caf::atom("link")>;
 using locator_atom = caf::atom_constant<caf::atom("locator")>;
 using relink_atom = caf::atom_constant<caf::atom("relink")>;
@@ -244,7 +245,10 @@ using peer_actor = caf::typed_actor<
     std::uint64_t, std::vector<std::string>>,
   /// Push gossip: a block the sender mined or adopted, and the sender's own
   /// public actor (to sync with when the block does not extend our tip).
-  caf::reacts_to<announce_atom, std::string, caf::strong_actor_ptr>>;
+  caf::reacts_to<announce_atom, std::string, caf::strong_actor_ptr>,
+  /// The sender linked to us; its public actor. Push gossip then reaches it
+  /// too, whichever side registered the other.
+  caf::reacts_to<hello_atom, caf::strong_actor_ptr>>;
 
 /// Anything that wants to hear of newly registered peers.
 using peer_watcher_actor = caf::typed_actor<
@@ -363,6 +367,8 @@ using gossiper_actor = caf::typed_actor<
   caf::reacts_to<sync_atom>,
   /// A block announced by the native peer `origin` (from our native actor).
   caf::reacts_to<announced_atom, std::string, caf::strong_actor_ptr>,
+  /// A native peer linked to us (from our native actor).
+  caf::reacts_to<hello_atom, caf::strong_actor_ptr>,
   /// The chain changed (chain_watcher_actor): with push gossip, announce.
   caf::reacts_to<chain_view>,
   /// Our own native actor, named as the origin of our announcements.

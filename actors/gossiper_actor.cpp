@@ -91,6 +91,8 @@ struct gossiper_state {
   std::map<std::uint64_t, round_state> rounds;
   std::uint64_t next_round = 1;
   std::map<std::string, native_link> links; // by address text
+  /// Native peers that linked to us (hello), for push gossip.
+  std::vector<peer_actor> inbound;
   peer_actor face;                          // our own native actor
   bool push = false;
   std::chrono::milliseconds sync_interval{0};
@@ -448,6 +450,23 @@ void announce_to(gossiper_ptr self, const peer_actor& peer) {
                caf::actor_cast<caf::strong_actor_ptr>(st.face));
 }
 
+/// Announces our tip to every native peer: those we linked to and those
+/// that linked to us, each node once.
+void announce_to_all(gossiper_ptr self) {
+  auto& st = self->state;
+  std::vector<caf::node_id> told;
+  auto tell = [&](const peer_actor& peer) {
+    if (!peer || std::find(told.begin(), told.end(), peer.node()) != told.end())
+      return;
+    told.push_back(peer.node());
+    announce_to(self, peer);
+  };
+  for (const auto& [text, l] : st.links)
+    tell(l.handle);
+  for (const auto& peer : st.inbound)
+    tell(peer);
+}
+
 void link_finished(gossiper_ptr self, const std::string& text,
                    const std::string& failure) {
   auto& l = self->state.links.at(text);
@@ -487,6 +506,9 @@ native_link& link(gossiper_ptr self, const peer_address& addr) {
         l.backoff = first_backoff;
         self->monitor(l.handle);
         log("gossiper", "linked to ", text);
+        if (self->state.face)
+          self->send(l.handle, hello_atom::value,
+                     caf::actor_cast<caf::strong_actor_ptr>(self->state.face));
         announce_to(self, l.handle);
         link_finished(self, text, {});
       },
@@ -497,6 +519,12 @@ native_link& link(gossiper_ptr self, const peer_address& addr) {
 }
 
 void on_down(gossiper_ptr self, const caf::down_msg& down) {
+  auto& in = self->state.inbound;
+  in.erase(std::remove_if(in.begin(), in.end(),
+                          [&](const peer_actor& p) {
+                            return p.address() == down.source;
+                          }),
+           in.end());
   for (auto& [text, l] : self->state.links)
     if (l.handle && l.handle.address() == down.source) {
       log("gossiper", "lost ", text, "; linking again");
@@ -605,9 +633,19 @@ gossiper_behavior(gossiper_ptr self, peer_registry_actor registry,
           || (st.last_tip && st.last_tip->hash == view.tip->hash))
         return;
       st.last_tip = view.tip;
-      for (const auto& [text, l] : st.links)
-        if (l.handle)
-          announce_to(self, l.handle);
+      announce_to_all(self);
+    },
+    [self](hello_atom, caf::strong_actor_ptr& ptr) {
+      auto& st = self->state;
+      auto peer = caf::actor_cast<peer_actor>(ptr);
+      if (!peer)
+        return;
+      for (const auto& known : st.inbound)
+        if (known.address() == peer.address())
+          return;
+      self->monitor(peer);
+      st.inbound.push_back(peer);
+      announce_to(self, peer);
     },
     [self](face_atom, peer_actor& face) { self->state.face = std::move(face); },
   };

@@ -28,6 +28,9 @@ peer_actor::behavior_type native_behavior(peer_actor::pointer self,
       self->send(gossiper, announced_atom::value, std::move(block_json),
                  std::move(origin));
     },
+    [self, gossiper](hello_atom, caf::strong_actor_ptr& peer) {
+      self->send(gossiper, hello_atom::value, std::move(peer));
+    },
   };
 }
 

@@ -172,6 +172,18 @@ class Native(unittest.TestCase):
             self.assertEqual(before[0], before[1])
             self.assertEqual(before[1], before[2])
 
+    def test_push_reaches_peers_whichever_side_registered(self):
+        with native("--gossip", "push") as a, native() as b, native() as c:
+            register(b.url, a.caf_address)  # b linked to a; a knows nothing
+            register(a.url, c.caf_address)  # a linked to c
+            self.assertIsNotNone(wait_for(lambda: "linked to" in b.log_text()
+                                          and "linked to" in a.log_text()))
+            time.sleep(0.3)  # b's hello reaches a
+            block = mine(a.url, "to both")
+            for n in (b, c):
+                self.assertIsNotNone(wait_for(lambda: get_chain(n.url)[-1] == block),
+                                     "not pushed to " + n.url)
+
     def test_without_push_nothing_is_announced(self):
         with native() as a, native() as b:
             register(a.url, b.caf_address)
