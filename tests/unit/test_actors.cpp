@@ -222,8 +222,8 @@ TEST_CASE("orphaned transactions are dropped by default, requeued on request") {
     auto out = f.ask<dlt::consensus_outcome>(f.actors.gossiper,
                                              dlt::consensus_atom::value);
     REQUIRE(out.replaced);
-    // The gossiper sent the restore before answering us, so it is queued
-    // at the mempool before our take.
+    // The chain actor had the mempool reconciled before it answered, so
+    // our take sees the requeued transactions.
     auto pending =
       f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value).txs;
     if (requeue)
