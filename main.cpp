@@ -123,13 +123,7 @@ int main(int argc, char** argv) {
                                      ? opt.actor_threads
                                      : std::max<std::size_t>(1, cores() / 2)));
   cfg.set("logger.verbosity", caf::atom("quiet"));
-  // Native linking (CAF remote actors). The one message type of the native
-  // protocol CAF does not know is registered under the same name on every
-  // node. Heartbeats let a silent connection to a dead peer be noticed.
-  cfg.load<caf::io::middleman>();
-  cfg.add_message_type<std::vector<std::uint64_t>>("dlt::index_list");
-  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
-  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  dlt::configure_native(cfg);
   caf::actor_system sys{cfg};
 
   dlt::http_limits limits;

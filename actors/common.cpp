@@ -7,6 +7,8 @@
 #include <string>
 
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
 #include "actors/log.hpp"
@@ -72,6 +74,15 @@ double wall_clock_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+void configure_native(caf::actor_system_config& cfg) {
+  cfg.load<caf::io::middleman>();
+  cfg.add_message_type<std::vector<std::uint64_t>>("dlt::index_list");
+  cfg.set("middleman.heartbeat-interval",
+          caf::timespan{std::chrono::seconds(1)});
+  cfg.set("middleman.connection-timeout",
+          caf::timespan{std::chrono::seconds(5)});
 }
 
 node_actors spawn_node_actors(caf::actor_system& sys, chain_fetcher fetch,

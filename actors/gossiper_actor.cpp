@@ -51,8 +51,6 @@ constexpr std::chrono::seconds link_timeout{10};
 constexpr std::chrono::milliseconds first_backoff{250};
 constexpr std::chrono::milliseconds last_backoff{10000};
 
-/// Most blocks asked of a native peer at once.
-constexpr std::uint64_t max_native_blocks = 100000;
 
 using consensus_promise = caf::typed_response_promise<consensus_outcome>;
 using clock = std::chrono::steady_clock;
@@ -96,6 +94,7 @@ struct gossiper_state {
   peer_actor face;                          // our own native actor
   bool push = false;
   std::chrono::milliseconds sync_interval{0};
+  std::uint64_t native_batch = 0;
   std::shared_ptr<const block> last_tip; // last one announced
   std::size_t announced_rounds_open = 0;
   static inline const char* name = "gossiper";
@@ -310,6 +309,75 @@ std::chrono::milliseconds remaining(const round_state& r) {
   return std::max(left, std::chrono::milliseconds{1});
 }
 
+/// What a pull from a native peer has gathered so far.
+struct native_pull {
+  peer_actor peer;
+  std::uint64_t height = 0;        // the peer's, as it said
+  std::uint64_t shared = 0;        // the last block both hold
+  std::string anchor;              // its hash
+  std::vector<std::string> blocks; // the peer's blocks after it, in order
+};
+
+/// Asks for the blocks after the last one both hold, in batches of at most
+/// native_batch, until the peer's height is reached: the first batch
+/// answers our locator, every further one continues after the last block
+/// received.
+void pull_blocks(gossiper_ptr self, std::uint64_t id, std::uint64_t index,
+                 std::shared_ptr<native_pull> pull,
+                 std::vector<std::uint64_t> indexes,
+                 std::vector<std::string> hashes) {
+  auto& r = self->state.rounds.at(id);
+  auto batch = self->state.native_batch;
+  bool first = pull->blocks.empty();
+  self
+    ->request(pull->peer, remaining(r), blocks_atom::value, std::move(indexes),
+              std::move(hashes), batch)
+    .then(
+      [self, id, index, pull, batch, first](std::uint64_t shared,
+                                            std::vector<std::string>& got) {
+        auto it = self->state.rounds.find(id);
+        if (it == self->state.rounds.end())
+          return;
+        if (got.size() > batch)
+          return skip_peer(self, id, index, "sent more blocks than asked for");
+        if (first) {
+          const auto& loc = it->second.locator;
+          auto at = std::find(loc.indexes.begin(), loc.indexes.end(), shared);
+          if (shared != 0 && at == loc.indexes.end())
+            return skip_peer(self, id, index,
+                             "answered a fork point we did not offer");
+          pull->shared = shared;
+          pull->anchor = shared == 0 ? std::string{genesis_previous_hash}
+                                     : loc.hashes[at - loc.indexes.begin()];
+        } else if (shared != pull->shared + pull->blocks.size()) {
+          return skip_peer(self, id, index,
+                           "did not continue after the block we named");
+        }
+        bool more = !got.empty();
+        std::move(got.begin(), got.end(), std::back_inserter(pull->blocks));
+        auto have = pull->shared + pull->blocks.size();
+        if (more && have < pull->height) {
+          // The next batch follows the last block received.
+          auto doc = parse_json(pull->blocks.back());
+          auto last = doc ? block_from_json(*doc)
+                          : result<block>{failure{doc.error()}};
+          if (!last)
+            return skip_peer(self, id, index,
+                             "block " + std::to_string(have) + ": "
+                               + last.error());
+          return pull_blocks(self, id, index, pull, {have}, {last->hash});
+        }
+        auto r = take_fetch(self, id, index);
+        if (!r)
+          return;
+        verify(self, id, *r, index, std::move(pull->blocks),
+               r->peers[index].text, pull->shared, pull->anchor);
+      },
+      [self, id, index](caf::error& err) {
+        skip_peer(self, id, index, self->system().render(err));
+      });
+}
+
 /// Consensus with a native peer: its height first; only if that can win,
 /// the blocks after the last block both hold (found by our locator).
 void pull_native(gossiper_ptr self, std::uint64_t id, std::uint64_t index,
@@ -327,35 +395,10 @@ void pull_native(gossiper_ptr self, std::uint64_t id, std::uint64_t index,
                            "chain of " + std::to_string(height)
                              + " blocks is not longer than "
                              + std::to_string(min_height(r)));
-        self
-          ->request(peer, remaining(r), blocks_atom::value, r.locator.indexes,
-                    r.locator.hashes, max_native_blocks)
-          .then(
-            [self, id, index](std::uint64_t shared,
-                              std::vector<std::string>& blocks) {
-              auto it = self->state.rounds.find(id);
-              if (it == self->state.rounds.end())
-                return;
-              if (blocks.size() > max_native_blocks)
-                return skip_peer(self, id, index,
-                                 "sent more blocks than asked for");
-              const auto& loc = it->second.locator;
-              auto at = std::find(loc.indexes.begin(), loc.indexes.end(), shared);
-              if (shared != 0 && at == loc.indexes.end())
-                return skip_peer(self, id, index,
-                                 "answered a fork point we did not offer");
-              auto anchor = shared == 0
-                              ? std::string{genesis_previous_hash}
-                              : loc.hashes[at - loc.indexes.begin()];
-              auto r = take_fetch(self, id, index);
-              if (!r)
-                return;
-              verify(self, id, *r, index, std::move(blocks),
-                     r->peers[index].text, shared, anchor);
-            },
-            [self, id, index](caf::error& err) {
-              skip_peer(self, id, index, self->system().render(err));
-            });
+        auto pull = std::make_shared<native_pull>();
+        pull->peer = peer;
+        pull->height = height;
+        pull_blocks(self, id, index, pull, r.locator.indexes, r.locator.hashes);
       },
       [self, id, index](caf::error& err) {
         skip_peer(self, id, index, self->system().render(err));
@@ -582,6 +625,7 @@ gossiper_behavior(gossiper_ptr self, peer_registry_actor registry,
   st.peer_timeout = settings.peer_timeout;
   st.push = settings.push;
   st.sync_interval = settings.sync_interval;
+  st.native_batch = std::max<std::uint64_t>(1, settings.native_batch);
   self->set_down_handler([self](caf::down_msg& down) { on_down(self, down); });
   if (st.push)
     self->send(st.chain, subscribe_atom::value,

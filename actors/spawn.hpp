@@ -55,7 +55,15 @@ struct gossip_settings {
   bool push = false;
   /// Run consensus this often on our own (0: never; --sync-interval).
   std::chrono::milliseconds sync_interval{0};
+  /// Most blocks asked of a native peer in one message; more come in
+  /// further batches.
+  std::uint64_t native_batch = 100000;
 };
+
+/// What an actor system needs for native linking: CAF's io middleman, the
+/// native protocol's message types (registered under the same names on
+/// every node) and heartbeats, so a silent peer is noticed.
+void configure_native(caf::actor_system_config& cfg);
 
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               peer_registry_actor peers, chain_actor chain,

@@ -12,9 +12,11 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/spawn.hpp"
+#include "ask.hpp"
 #include "storage/ledger_store.hpp"
 
 using namespace std::chrono_literals;
+using test::ask;
 namespace fs = std::filesystem;
 
 namespace {
@@ -51,16 +53,6 @@ std::vector<std::shared_ptr<const dlt::block>> shared(const dlt::chain& c,
   std::vector<std::shared_ptr<const dlt::block>> out;
   for (auto i = from; i < c.size(); ++i)
     out.push_back(std::make_shared<const dlt::block>(c[i]));
-  return out;
-}
-
-/// Asks `h` and waits for the answer of type T.
-template <class T, class Handle, class... Ts>
-T ask(caf::scoped_actor& self, const Handle& h, Ts&&... xs) {
-  T out{};
-  self->request(h, 10s, std::forward<Ts>(xs)...)
-    .receive([&](T& x) { out = std::move(x); },
-             [&](caf::error& err) { FAIL(self->system().render(err)); });
   return out;
 }
 
