@@ -99,8 +99,12 @@ struct chain_view {
   std::shared_ptr<const chain_json> blocks;
   std::uint64_t height = 0;
   bool valid = false;
-  /// The last block (push gossip announces it).
-  std::shared_ptr<const block> tip;
+  /// The last block's hash and size: its bytes end the last segment.
+  std::string tip_hash;
+  std::size_t tip_bytes = 0;
+
+  /// The last block's canonical bytes (push gossip announces them).
+  std::string tip_json() const;
 };
 
 /// The block new blocks must build on.

@@ -51,14 +51,11 @@ struct chain_state {
 
   static inline const char* name = "chain";
 
-  std::shared_ptr<const block> cached_tip;
-
   chain_view view() {
-    if (!cached_json) {
+    if (!cached_json)
       cached_json = std::make_shared<const chain_json>(chain_json{segments});
-      cached_tip = std::make_shared<const block>(blocks.back());
-    }
-    return {cached_json, blocks.size(), valid, cached_tip};
+    return {cached_json, blocks.size(), valid, blocks.back().hash,
+            blocks.back().json.size()};
   }
 
   /// Adds the last block of `blocks` to the segments.

@@ -38,6 +38,13 @@ std::string chain_json::str() const {
   return out;
 }
 
+std::string chain_view::tip_json() const {
+  if (!blocks || blocks->segments.empty() || tip_bytes == 0)
+    return {};
+  const auto& last = *blocks->segments.back();
+  return last.substr(last.size() - tip_bytes);
+}
+
 responder::responder(callback cb) : cb_(std::move(cb)) {
 }
 

@@ -95,7 +95,8 @@ struct gossiper_state {
   bool push = false;
   std::chrono::milliseconds sync_interval{0};
   std::uint64_t native_batch = 0;
-  std::shared_ptr<const block> last_tip; // last one announced
+  std::string last_tip_hash; // the last tip announced, and its bytes
+  std::string last_tip_json;
   std::size_t announced_rounds_open = 0;
   static inline const char* name = "gossiper";
 };
@@ -488,8 +489,8 @@ void begin_round(gossiper_ptr self, std::optional<consensus_promise> promise,
 
 void announce_to(gossiper_ptr self, const peer_actor& peer) {
   auto& st = self->state;
-  if (st.push && st.last_tip && st.face)
-    self->send(peer, announce_atom::value, st.last_tip->json,
+  if (st.push && !st.last_tip_json.empty() && st.face)
+    self->send(peer, announce_atom::value, st.last_tip_json,
                caf::actor_cast<caf::strong_actor_ptr>(st.face));
 }
 
@@ -673,10 +674,10 @@ gossiper_behavior(gossiper_ptr self, peer_registry_actor registry,
     },
     [self](chain_view& view) {
       auto& st = self->state;
-      if (!st.push || !view.tip
-          || (st.last_tip && st.last_tip->hash == view.tip->hash))
+      if (!st.push || view.tip_hash.empty() || view.tip_hash == st.last_tip_hash)
         return;
-      st.last_tip = view.tip;
+      st.last_tip_hash = view.tip_hash;
+      st.last_tip_json = view.tip_json();
       announce_to_all(self);
     },
     [self](hello_atom, caf::strong_actor_ptr& ptr) {

@@ -348,3 +348,16 @@ TEST_CASE("the chain answers a block locator with what follows the last shared b
   auto now = f.current_chain();
   CHECK(dlt::common_prefix(now, ours) == 41);
 }
+
+TEST_CASE("a chain view names its tip and gives its bytes across segments") {
+  node_fixture f;
+  std::string big(1000, 'x'); // ~60 blocks per 64 KB segment
+  for (int i = 0; i < 70; ++i) {
+    f.add_tx(big + std::to_string(i));
+    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+    auto view = f.ask<dlt::chain_view>(f.actors.chain, dlt::snapshot_atom::value);
+    auto chain = f.current_chain();
+    CHECK(view.tip_hash == chain.back().hash);
+    CHECK(view.tip_json() == chain.back().json);
+  }
+}
