@@ -143,6 +143,19 @@ void commit_and_answer(chain_ptr_self self, ledger_change change,
     [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
+/// Appends `b`, which extends our tip, and answers true once it is stored
+/// together with `change`.
+caf::result<bool> append(chain_ptr_self self, const block_ptr& b,
+                         ledger_change change) {
+  auto& st = self->state;
+  st.blocks.push_back(*b);
+  st.segment_append();
+  change.blocks.push_back(b);
+  auto rp = self->make_response_promise<bool>();
+  commit_and_answer(self, std::move(change), rp, true);
+  return rp;
+}
+
 /// The blocks of the current chain from index `first` (1-based) on, as
 /// storage takes them.
 std::vector<std::shared_ptr<const block>> blocks_from(const chain& blocks,
@@ -296,19 +309,14 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
       if (!b || b->index != last.index + 1 || b->previous_hash != last.hash
           || origin.epoch < st.mempool_epoch)
         return false;
-      st.blocks.push_back(*b);
       st.own.insert(b->hash);
-      st.segment_append();
       // The block and the removal of its transactions from the stored
       // mempool are one commit: after a crash they are pending or mined,
       // never both and never neither.
       ledger_change change;
-      change.blocks.push_back(b);
       change.own_added.push_back(b->hash);
       change.txs_removed = std::move(origin.seqs);
-      auto rp = self->make_response_promise<bool>();
-      commit_and_answer(self, std::move(change), rp, true);
-      return rp;
+      return append(self, b, std::move(change));
     },
     [self](replace_atom, std::uint64_t shared, chain_ptr& tail,
            bool collect_orphans) -> caf::result<consensus_outcome> {
@@ -321,13 +329,7 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
       if (!b || links_error(st.blocks.back().hash, st.blocks.size() + 1,
                             chain{*b}))
         return false;
-      st.blocks.push_back(*b);
-      st.segment_append();
-      ledger_change change;
-      change.blocks.push_back(b);
-      auto rp = self->make_response_promise<bool>();
-      commit_and_answer(self, std::move(change), rp, true);
-      return rp;
+      return append(self, b, {});
     },
     [self](head_atom) {
       const auto& st = self->state;

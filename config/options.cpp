@@ -52,6 +52,18 @@ bool is_switch(const std::string& key) {
   return key == "requeue-orphans" || key == "ephemeral";
 }
 
+// A TCP port, 0 to 65535, into a field of any integer type.
+template <class T>
+setting port_number(const char* help, T node_options::*field) {
+  return {help, [=](node_options& o, const std::string& v) {
+            std::uint64_t p = 0;
+            auto err = parse_number(v, 0, 65535, p);
+            if (err.empty())
+              o.*field = static_cast<T>(p);
+            return err;
+          }};
+}
+
 // A non-empty text value.
 setting text(const char* help, std::string node_options::*field,
              const char* expects) {
@@ -74,13 +86,8 @@ const std::map<std::string, setting>& settings() {
   constexpr auto max64 = std::numeric_limits<std::uint64_t>::max();
   static const std::map<std::string, setting> table = {
     {"port",
-     {"TCP port of the REST API (0: any free port) [8081]",
-      [](node_options& o, const std::string& v) {
-        std::uint64_t p = 0;
-        auto err = parse_number(v, 0, 65535, p);
-        o.port = static_cast<std::uint16_t>(p);
-        return err;
-      }}},
+     port_number("TCP port of the REST API (0: any free port) [8081]",
+                 &node_options::port)},
     {"host",
      text("address to listen on [127.0.0.1]", &node_options::host,
           "expects an address")},
@@ -118,14 +125,9 @@ const std::map<std::string, setting>& settings() {
           "[data/node-PORT]",
           &node_options::data_dir, "expects a directory")},
     {"caf-port",
-     {"publish the node for native linking (caf://HOST:PORT) on this port; "
-      "0: any free port [not published]",
-      [](node_options& o, const std::string& v) {
-        std::uint64_t p = 0;
-        auto err = parse_number(v, 0, 65535, p);
-        o.caf_port = static_cast<std::int64_t>(p);
-        return err;
-      }}},
+     port_number("publish the node for native linking (caf://HOST:PORT) on "
+                 "this port; 0: any free port [not published]",
+                 &node_options::caf_port)},
     {"gossip",
      {"off, or push: announce every block this node mines or adopts to its "
       "native peers [off]",
