@@ -9,7 +9,8 @@
 //   2. drive the mix for --duration seconds from --clients keep-alive
 //      connections spread over the nodes, with a progress line every second;
 //   3. settle: mine and run consensus on every node until nothing is pending
-//      and every node holds the same chain;
+//      and every node holds the same chain (a tie between equal-length
+//      forks is broken with one more block);
 //   4. verify: one chain on all nodes, valid (hashes re-derived as Python
 //      would), every acknowledged transaction in it exactly once; report
 //      throughput and latency per operation. Exits 1 when verification fails.
@@ -394,6 +395,12 @@ bool settle(const std::vector<std::string>& nodes, std::string& why) {
     }
     if (same)
       return true;
+    // Nothing left to mine, yet the chains differ: two nodes hold forks of
+    // equal length, and consensus keeps each (only a strictly longer chain
+    // wins). One more block on the first node breaks the tie.
+    cs[0]->request(http::verb::post, "/transactions/new",
+                   "{\"data\": \"dlt-load settle " + std::to_string(round)
+                     + "\"}");
   }
   why = "the nodes did not converge within 200 settle rounds";
   return false;
