@@ -179,7 +179,6 @@ int main(int argc, char** argv) {
   // arrived; this outer bound only catches a round that never ends.
   auto edge = dlt::spawn_edge(sys, actors,
                               peer_timeout + std::chrono::minutes(10));
-  server->start(edge);
 
   std::string native_line;
   if (opt.caf_port >= 0) {
@@ -197,6 +196,8 @@ int main(int argc, char** argv) {
     native_line = "dlt-node linking natively on caf://" + opt.host + ":"
                   + std::to_string(*port);
   }
+  // Only now, with everything in place, are requests taken.
+  server->start(edge);
 
   boost::asio::signal_set signals{ioc, SIGINT, SIGTERM};
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
