@@ -56,10 +56,11 @@ void flush(storage_ptr self) {
   if (auto err = st.store->apply(group)) {
     st.failed = *err;
     log("storage", "commit failed: ", *err);
-    for (auto& rp : waiting)
-      rp.deliver(refusal(*err));
+    // The node starts stopping before anyone hears of the failure.
     if (st.on_failure)
       st.on_failure(*err);
+    for (auto& rp : waiting)
+      rp.deliver(refusal(*err));
     return;
   }
   auto n = static_cast<std::uint64_t>(group.size());
