@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   auto http_threads = opt.http_threads > 0 ? opt.http_threads : cores();
   boost::asio::io_context ioc{static_cast<int>(http_threads)};
 
-  // Set from the storage actor's thread; outlives the actor system.
+  // Set when memory and disk can no longer agree; outlives the actor system.
   std::atomic<bool> storage_failed{false};
 
   caf::actor_system_config cfg;
@@ -127,6 +127,8 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
 
   dlt::http_limits limits;
+  limits.max_event_streams = static_cast<std::size_t>(opt.max_event_streams);
+  limits.allowed_origins = opt.allow_origins;
   limits.max_body_bytes = opt.max_body_bytes;
   limits.max_header_bytes = opt.max_header_bytes;
   limits.read_timeout = std::chrono::milliseconds{opt.read_timeout_ms};
@@ -142,6 +144,23 @@ int main(int argc, char** argv) {
     return exit_cannot_start;
   }
 
+  // The chain's published state and the event hub come first: storage
+  // reports to the hub too.
+  auto published = std::make_shared<dlt::published_chain>();
+  dlt::hub_settings hub_settings;
+  hub_settings.version = dlt::version_text();
+  auto hub = dlt::spawn_event_hub(sys, published, hub_settings);
+
+  // Memory and disk no longer agreeing (a failed commit, a reorg half
+  // done) stops the node before anything more is acknowledged; it starts
+  // again from what is on disk.
+  auto stop_failed = [&ioc, &storage_failed, server](const std::string& why) {
+    dlt::log("node", "stopping: ", why);
+    storage_failed = true;
+    server->stop();
+    ioc.stop();
+  };
+
   // The ledger: loaded and checked before anything is served.
   dlt::stored_ledger loaded;
   dlt::storage_actor storage;
@@ -150,37 +169,39 @@ int main(int argc, char** argv) {
                  ? opt.data_dir
                  : "data/node-" + std::to_string(server->port());
     auto store = open_ledger(dir, loaded);
-    if (!store)
+    if (!store) {
+      caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
       return exit_cannot_start;
-    // A failed commit means memory and disk disagree from then on: stop
-    // serving (nothing unstored was acknowledged) rather than go on.
-    storage = dlt::spawn_storage(sys, std::move(store),
-                                 [&ioc, &storage_failed,
-                                  server](const std::string& why) {
-                                   dlt::log("node", "stopping: the ledger "
-                                                    "cannot be stored (",
-                                            why, ")");
-                                   storage_failed = true;
-                                   server->stop();
-                                   ioc.stop();
-                                 });
+    }
+    storage = dlt::spawn_storage(
+      sys, std::move(store),
+      [stop_failed](const std::string& why) {
+        stop_failed("the ledger cannot be stored (" + why + ")");
+      },
+      hub);
   }
 
   std::chrono::milliseconds peer_timeout{opt.peer_timeout_ms};
-  dlt::gossip_settings gossip;
-  gossip.peer_timeout = peer_timeout;
-  gossip.requeue_orphans = opt.requeue_orphans;
-  gossip.push = opt.gossip == "push";
-  gossip.sync_interval = std::chrono::seconds{opt.sync_interval};
+  dlt::node_settings settings;
+  settings.gossip.peer_timeout = peer_timeout;
+  settings.gossip.requeue_orphans = opt.requeue_orphans;
+  settings.gossip.push = opt.gossip == "push";
+  settings.gossip.sync_interval = std::chrono::seconds{opt.sync_interval};
+  settings.limits.max_pending = opt.max_pending;
+  settings.limits.max_pending_bytes = opt.max_pending_bytes;
+  settings.limits.max_block_transactions = opt.max_block_transactions;
+  settings.limits.max_block_bytes = opt.max_block_bytes;
+  settings.limits.max_peers = static_cast<std::size_t>(opt.max_peers);
+  settings.limits.peer_max_failures =
+    static_cast<std::uint32_t>(opt.peer_max_failures);
+  settings.limits.peer_failing_for = std::chrono::seconds{opt.peer_failing_for_s};
+  settings.fatal = stop_failed;
+  settings.http_address = opt.host + ":" + std::to_string(server->port());
   auto actors = dlt::spawn_node_actors(
-    sys, dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes), gossip,
-    std::move(loaded), storage);
-  // Consensus answers within the peer deadline plus the time to verify what
-  // arrived; this outer bound only catches a round that never ends.
-  auto edge = dlt::spawn_edge(sys, actors,
-                              peer_timeout + std::chrono::minutes(10));
+    sys, dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes), settings,
+    std::move(loaded), storage, hub, published);
 
-  std::string native_line;
+  std::string native_address;
   if (opt.caf_port >= 0) {
     auto port = sys.middleman().publish(actors.native,
                                         static_cast<std::uint16_t>(opt.caf_port),
@@ -189,15 +210,26 @@ int main(int argc, char** argv) {
       std::cerr << "dlt-node: cannot publish on " << opt.host << ":"
                 << opt.caf_port << ": " << sys.render(port.error()) << '\n';
       server->stop();
-      caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
       dlt::stop_node_actors(actors);
       return exit_cannot_start;
     }
-    native_line = "dlt-node linking natively on caf://" + opt.host + ":"
-                  + std::to_string(*port);
+    native_address = "caf://" + opt.host + ":" + std::to_string(*port);
   }
+
+  // Consensus answers within the peer deadline plus the time to adopt what
+  // it found; this outer bound only catches a round that never ends.
+  dlt::edge_settings edge_settings;
+  edge_settings.consensus_timeout = peer_timeout + std::chrono::minutes(10);
+  edge_settings.version = dlt::version_text();
+  edge_settings.native_address = native_address;
+  auto edge = dlt::spawn_edge(sys, actors, edge_settings);
+
   // Only now, with everything in place, are requests taken.
-  server->start(edge);
+  dlt::server_wiring wiring;
+  wiring.edge = edge;
+  wiring.hub = actors.hub;
+  wiring.chain = actors.published;
+  server->start(std::move(wiring));
 
   boost::asio::signal_set signals{ioc, SIGINT, SIGTERM};
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -211,8 +243,8 @@ int main(int argc, char** argv) {
   dlt::log("node", dlt::version_text(), " up on ", opt.host, ":",
            server->port(), " (peer timeout ", opt.peer_timeout_ms, " ms",
            opt.ephemeral ? ", ephemeral" : "", ")");
-  if (!native_line.empty())
-    std::cout << native_line << '\n';
+  if (!native_address.empty())
+    std::cout << "dlt-node linking natively on " << native_address << '\n';
   // Last: scripts and tests take this line to mean the node is ready.
   std::cout << "dlt-node listening on http://" << opt.host << ":"
             << server->port() << std::endl;

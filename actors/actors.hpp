@@ -2,30 +2,50 @@
 // The whole message protocol of a node, on one page.
 //
 // Every piece of state has exactly one owner actor; everything else asks it by
-// message. Requests between actors always carry a finite timeout and an error
-// handler (a CAF .then without one kills the requester on timeout).
+// message. Every request between actors has a deadline: a CAF timeout with an
+// error handler (a CAF .then without one kills the requester on timeout), or,
+// on the edge's hottest path, a once-a-second sweep that answers for it.
 //
-//   HTTP session --(rest_request, responder)--> edge
-//   edge --> chain | mempool | peer_registry | miner | gossiper
+//   edge (http/) --> chain | mempool | peer_registry | miner | consensus | hub
 //   miner --> mempool (take pending) --> chain (tip, append)
-//   gossiper --> peer_registry (peers), chain (height, replace),
-//                chain_fetcher (HTTP I/O, injected), verifier (detached)
-//   chain --> mempool (reconcile, after a reorg)
-//   native (published with --caf-port) <--> other nodes' native actors
-//   native --> chain (head, blocks), gossiper (announced)
-//   gossiper --> other nodes' native actors (head, blocks), CAF middleman
-//   chain | mempool | peer_registry --> storage (commit), when not ephemeral
+//   consensus --> peer_registry (peers, results), chain (locator, replace,
+//                 extend), chain_fetcher (HTTP I/O, injected), verifier,
+//                 links (a native peer's face), native (asks that face)
+//   chain --> mempool (reconcile, during a reorg)
+//   native (our face, published with --caf-port) <--> other nodes' faces
+//   native --> consensus (announced), links (hello)
+//   links --> link actors (one per native peer) --> CAF's middleman
+//   links --> peer_registry (link up/down), native (announce, hello)
+//   chain | mempool | peer_registry | consensus | storage --> hub (events)
+//   hub --> subscribers (event sinks: SSE streams, metrics, links)
 //
-// Durability: a change is answered (and a new chain state published) only
-// after the storage actor has synced it to disk. The in-memory state moves
-// on at once, and storage applies changes in the order they were sent, so
-// what is on disk is always a state the node was in.
+// Durability: a change is answered, published (published_chain) and
+// reported as an event only after the storage actor has synced it to disk.
+// The in-memory state moves on at once, and storage applies changes in the
+// order they were sent, so what is on disk is always a state the node was in.
+//
+// Events (node_event), who emits them, and when:
+//   chain:          block_appended (a mined block, or one announced by a
+//                   native peer), chain_replaced (adopted by consensus or
+//                   sync), block_popped (evil) -- each after its commit, in
+//                   the order of the chain's states
+//   mempool:        mempool_changed (transactions stored, mined, given back,
+//                   requeued; the hub coalesces them)
+//   peer_registry:  peers_changed (registered, unregistered, evicted, a
+//                   native link up or down)
+//   consensus:      consensus_finished (after the round's outcome is known)
+//   storage:        ledger_committed (each group commit: size and duration)
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -37,6 +57,7 @@
 #include "model/block.hpp"
 #include "model/chain.hpp"
 #include "model/peer_address.hpp"
+#include "model/sha256.hpp"
 #include "storage/ledger_store.hpp"
 
 namespace dlt {
@@ -51,9 +72,12 @@ using extend_atom = caf::atom_constant<caf::atom("extend")>;
 using face_atom = caf::atom_constant<caf::atom("face")>;
 using head_atom = caf::atom_constant<caf::atom("head")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using info_atom = caf::atom_constant<caf::atom("info")>;
 using link_atom = caf::atom_constant<caf::atom("link")>;
 using locator_atom = caf::atom_constant<caf::atom("locator")>;
+using linked_atom = caf::atom_constant<caf::atom("linked")>;
 using relink_atom = caf::atom_constant<caf::atom("relink")>;
+using results_atom = caf::atom_constant<caf::atom("results")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using append_atom = caf::atom_constant<caf::atom("append")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
@@ -63,7 +87,9 @@ using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using height_atom = caf::atom_constant<caf::atom("height")>;
 using mine_atom = caf::atom_constant<caf::atom("mine")>;
+using open_atom = caf::atom_constant<caf::atom("open")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
+using pending_atom = caf::atom_constant<caf::atom("pending")>;
 using pop_atom = caf::atom_constant<caf::atom("pop")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using replace_atom = caf::atom_constant<caf::atom("replace")>;
@@ -72,25 +98,84 @@ using restore_atom = caf::atom_constant<caf::atom("restore")>;
 using round_end_atom = caf::atom_constant<caf::atom("round_end")>;
 using size_atom = caf::atom_constant<caf::atom("size")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
-using take_atom = caf::atom_constant<caf::atom("take")>;
-using tip_atom = caf::atom_constant<caf::atom("tip")>;
-using verify_atom = caf::atom_constant<caf::atom("verify")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using take_atom = caf::atom_constant<caf::atom("take")>;
+using tip_atom = caf::atom_constant<caf::atom("tip")>;
+using unregister_atom = caf::atom_constant<caf::atom("unregister")>;
+using verify_atom = caf::atom_constant<caf::atom("verify")>;
 
-// -- message types --------------------------------------------------------------
+// -- errors -------------------------------------------------------------------------
 
-/// The canonical block list "[b1, b2, ...]" as immutable segments of
-/// whole blocks: the list is "[" + join(segments, ", ") + "]". Appending a
-/// block replaces only the last segment, so a new chain state shares almost
-/// all of its bytes with the previous one and is never concatenated whole.
+/// Errors the actors answer with that the edge turns into particular HTTP
+/// answers (every other error is a 503: the node failed, not the client).
+enum class node_error : std::uint8_t {
+  /// A bounded resource is full (the mempool): 503 with Retry-After.
+  full = 1,
+  /// The request itself cannot be taken as it is (a transaction larger than
+  /// any block may carry): 413.
+  too_large = 2,
+  /// A state-changing step timed out after it was handed on: it may still
+  /// take effect (the answer says so).
+  outcome_unknown = 3,
+  /// Nothing was done (e.g. the deadline passed before the work began).
+  not_done = 4,
+};
+
+/// A CAF error of category "dlt" carrying `text`.
+caf::error make_node_error(node_error code, std::string text);
+
+/// The code of a "dlt" error, or nothing for other errors.
+std::optional<node_error> node_error_code(const caf::error& err);
+
+/// What went wrong, for answers and logs: the text of a "dlt" error, CAF's
+/// rendering of any other.
+std::string error_text(const caf::error& err);
+
+/// An absolute deadline carried by requests that pass through several
+/// actors: each hop asks the next one only for what is left of it, so a
+/// failure answered in time means nothing happened, and a step that ran out
+/// of time is reported as outcome_unknown.
+using deadline_t = std::chrono::steady_clock::time_point;
+
+/// What is left of `d`, at least 1 ms (CAF needs a positive timeout).
+std::chrono::milliseconds time_left(deadline_t d);
+
+// -- the chain as it is served --------------------------------------------------
+
+/// A run of whole consecutive blocks in canonical form, joined by ", ".
+/// Immutable once published: chain states share them.
+struct json_segment {
+  std::string text;
+  /// ends[k]: the offset in `text` just after block first + k.
+  std::vector<std::uint32_t> ends;
+  /// hashes[k]: the hash of block first + k.
+  std::vector<digest> hashes;
+  std::uint64_t first = 1; // index of the first block
+
+  std::uint64_t count() const { return ends.size(); }
+  /// Block `index` (first <= index < first + count()).
+  std::string_view block(std::uint64_t index) const;
+};
+
+/// The canonical block list "[b1, b2, ...]" as immutable segments: the
+/// list is "[" + join(segment texts, ", ") + "]". Appending a block replaces
+/// only the last segment, so a new chain state shares almost all of its
+/// bytes with the previous one and is never concatenated whole.
 struct chain_json {
-  std::vector<std::shared_ptr<const std::string>> segments;
+  std::vector<std::shared_ptr<const json_segment>> segments;
 
   /// Bytes of the whole list.
   std::size_t size() const;
   /// The whole list as one string (tests, tools).
   std::string str() const;
+  /// The number of blocks.
+  std::uint64_t blocks() const;
+  /// Block `index` (1-based, at most blocks()): its canonical bytes.
+  std::string_view block(std::uint64_t index) const;
+  /// The hash of block `index`.
+  const digest& hash(std::uint64_t index) const;
 };
 
 /// An immutable view of the chain at one moment, shared by every response
@@ -99,13 +184,27 @@ struct chain_view {
   std::shared_ptr<const chain_json> blocks;
   std::uint64_t height = 0;
   bool valid = false;
-  /// The last block's hash and size: its bytes end the last segment.
   std::string tip_hash;
-  std::size_t tip_bytes = 0;
 
   /// The last block's canonical bytes (push gossip announces them).
   std::string tip_json() const;
 };
+
+/// The chain's latest stored state, published by the chain actor before it
+/// answers the request that led to it (so a client always reads its own
+/// writes) and read by the HTTP edge for GET /chain and GET /blocks without
+/// a round trip. The chain actor is its only writer.
+class published_chain {
+public:
+  void store(chain_view view);
+  chain_view load() const;
+
+private:
+  mutable std::mutex mutex_;
+  chain_view view_;
+};
+
+using published_chain_ptr = std::shared_ptr<published_chain>;
 
 /// The block new blocks must build on.
 struct chain_tip {
@@ -130,6 +229,81 @@ struct batch_origin {
   std::uint64_t epoch = 0;
 };
 
+/// How one peer's part of a consensus round ended. `result` is one of a
+/// small set of words (metrics count by it): ok, not_longer, timeout,
+/// unreachable, invalid, too_large, error.
+struct peer_outcome {
+  std::string peer;
+  std::string result;
+  std::string why; // empty when ok
+};
+
+// -- events -------------------------------------------------------------------------
+
+/// A block appended to our tip: mined here ("mined") or announced by a
+/// native peer ("gossip").
+struct block_appended {
+  block_ptr block;
+  std::string origin;
+};
+
+/// Our chain replaced or extended by consensus or sync: we kept blocks up to
+/// `fork_index` (0: none), dropped `dropped` and added `added` from `peer`.
+struct chain_replaced {
+  std::uint64_t fork_index = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t added = 0;
+  std::string peer;
+};
+
+/// The last block removed by /action/evil.
+struct block_popped {
+  block_ptr block;
+};
+
+/// The mempool changed: `added` transactions queued (stored), `mined` of
+/// them confirmed in a block, `pending` not yet in a block (queued or with
+/// the miner). The hub coalesces these. `recent`: the last few added.
+struct mempool_changed {
+  std::uint64_t pending = 0;
+  std::uint64_t added = 0;
+  std::uint64_t mined = 0;
+  std::uint64_t requeued = 0; // orphaned by a reorg, queued again
+  tx_list recent;
+};
+
+/// The registered peers or a native link changed. `links`: each native
+/// peer and "up" / "down"; `http`: native peers' HTTP addresses, once known.
+struct peers_changed {
+  std::vector<std::string> total_nodes;
+  std::vector<std::pair<std::string, std::string>> links;
+  std::vector<std::pair<std::string, std::string>> http;
+};
+
+/// A consensus round finished (asked by a client, by --sync-interval, or by
+/// an announcement).
+struct consensus_finished {
+  bool replaced = false;
+  std::uint64_t asked = 0;
+  std::uint64_t answered = 0;
+  double duration_s = 0;
+  std::vector<peer_outcome> peers;
+  /// The round reached its deadline with peers still unanswered.
+  bool hit_deadline = false;
+};
+
+/// A group commit reached the disk (internal: metrics, not streamed).
+struct ledger_committed {
+  std::uint64_t changes = 0;
+  double seconds = 0;
+};
+
+using event_payload =
+  std::variant<block_appended, chain_replaced, block_popped, mempool_changed,
+               peers_changed, consensus_finished, ledger_committed>;
+
+// -- requests and answers ---------------------------------------------------------
+
 /// The pending transactions handed to the miner.
 struct tx_batch {
   tx_list txs;
@@ -137,10 +311,18 @@ struct tx_batch {
 };
 
 /// The mempool's side of a reorg: its storage change (committed by the
-/// chain actor together with the new chain) and its new epoch.
+/// chain actor together with the new chain), its new epoch, and its event
+/// (reported by the chain actor once that commit is stored).
 struct mempool_delta {
   ledger_change change;
   std::uint64_t epoch = 0;
+  mempool_changed event;
+};
+
+/// Pending transactions as GET /transactions/pending lists them.
+struct pending_list {
+  std::uint64_t pending = 0;
+  tx_list first; // the oldest ones, in queue order
 };
 
 /// Answer to a mine request: the new block, or null when nothing was pending.
@@ -155,16 +337,24 @@ struct register_outcome {
   std::vector<std::string> invalid;
 };
 
+/// Answer to an unregistration: the peers removed and those left.
+struct unregister_outcome {
+  std::vector<std::string> removed;
+  std::vector<std::string> total;
+};
+
 /// Answer to consensus (and to a replace request).
 struct consensus_outcome {
   bool replaced = false;
   chain_view view;
 };
 
-/// What a chain fetch from one peer gave: its body, or why there is none.
+/// What a chain fetch from one peer gave: its body, or why there is none
+/// (`result`: the peer_outcome word, e.g. timeout, unreachable, too_large).
 struct fetch_result {
   bool ok = false;
   std::string body_or_error;
+  std::string result;
 };
 
 /// A peer's verified chain, or why it was skipped: the peer's chain is our
@@ -175,6 +365,7 @@ struct verified_chain {
   chain_ptr blocks; // null when skipped
   std::string peer;
   std::string why_skipped;
+  std::string result = "ok"; // see peer_outcome
   std::uint64_t shared = 0;
 
   std::uint64_t length() const {
@@ -191,53 +382,123 @@ struct block_locator {
 };
 
 /// Fetches GET /chain from a peer without blocking; calls `done` exactly once
-/// (from any thread) within `deadline`. Injected into the gossiper, so the
+/// (from any thread) within `deadline`. Injected into the consensus actor, so the
 /// actor layer does no network I/O itself and tests can supply fakes.
 using chain_fetcher = std::function<void(
   const peer_address& peer, std::chrono::milliseconds deadline,
   std::function<void(fetch_result)> done)>;
 
-// -- REST edge types (no Beast here: the transport converts) -----------------
+// -- events as the hub hands them out ------------------------------------------
 
-struct rest_request {
-  std::string method; // "GET", "POST", ...
-  std::string path;   // target without the query string
-  std::string body;
+/// Something that happened to the node, reported by the state's owner once
+/// it is acknowledged (stored). Chain events carry the chain's state after
+/// the change.
+struct node_event {
+  event_payload what;
+  std::uint64_t height = 0; // block_appended, chain_replaced, block_popped
+  std::string tip;
 };
 
-/// A JSON response assembled from parts, so a large shared chain body goes
-/// out without being copied: prefix + chain list (if any) + suffix.
-struct rest_response {
-  unsigned status = 200;
-  std::string prefix;
-  std::shared_ptr<const chain_json> chain;
-  std::string suffix;
-  std::string allow; // Allow header for 405 answers
+/// An event as the hub numbered and rendered it, shared by every subscriber.
+struct event_record {
+  std::uint64_t id = 0;
+  double time = 0;          // wall clock when the hub took it (seconds)
+  node_event event;
+  std::string name;         // SSE event name; empty for internal events
+  std::string data;         // one line of JSON; empty for internal events
 };
 
-/// One-shot reply channel back to an HTTP session. If it is dropped without
-/// an answer (a lost message, an actor that died), its destructor answers
-/// 503 so that no client ever waits forever.
-class responder {
+using event_ptr = std::shared_ptr<const event_record>;
+
+/// A subscriber of the hub. offer() is called from the hub's thread and must
+/// not block; it returns false when the subscriber cannot keep up (or is
+/// gone), and the hub then drops it.
+class event_sink {
 public:
-  using callback = std::function<void(rest_response)>;
-  explicit responder(callback cb);
-  ~responder();
-  responder(const responder&) = delete;
-  responder& operator=(const responder&) = delete;
-  void respond(rest_response res);
-
-private:
-  callback cb_;
+  virtual ~event_sink() = default;
+  virtual bool offer(const event_ptr& e) = 0;
+  /// For log lines.
+  virtual std::string name() const = 0;
 };
 
-using responder_ptr = std::shared_ptr<responder>;
+using event_sink_ptr = std::shared_ptr<event_sink>;
+
+/// What GET /status and an SSE snapshot report.
+struct node_status {
+  std::uint64_t last_event_id = 0;
+  chain_view chain;
+  std::uint64_t pending = 0;
+  peers_changed peers;
+};
 
 // -- the actors ---------------------------------------------------------------
 
-/// A node's public face to natively linked nodes: the only actor published
-/// with --caf-port, so remote nodes reach nothing else. Message types must
-/// be ones CAF can serialize (registered in main for std::vector<uint64_t>).
+/// Runs consensus: pulls every peer's chain concurrently (HTTP peers by
+/// the injected chain_fetcher, native peers through our face), each bounded
+/// by the peer deadline, and hands the longest valid one to the chain actor.
+using consensus_actor = caf::typed_actor<
+  /// A consensus round over every registered peer; a request that arrives
+  /// while one is under way joins it and gets its outcome.
+  caf::replies_to<consensus_atom>::with<consensus_outcome>,
+  /// A block announced by the native peer `origin` (from our face):
+  /// appended when it extends our tip, synced from its announcer when it is
+  /// further ahead.
+  caf::reacts_to<announced_atom, std::string, caf::strong_actor_ptr>,
+  /// Internal, with --sync-interval: a consensus round nobody waits for.
+  caf::reacts_to<sync_atom>,
+  /// Internal: the fetch of peer `index` in round `round` finished.
+  caf::reacts_to<fetched_atom, std::uint64_t, std::uint64_t, fetch_result>,
+  /// Internal: the peer deadline of round `round` has passed.
+  caf::reacts_to<round_end_atom, std::uint64_t>>;
+
+/// Keeps the links to native peers (one link_actor each) and, with push
+/// gossip, announces every new tip of ours to linked peers and to peers that
+/// linked to us.
+using links_actor = caf::typed_actor<
+  /// Events it subscribed to: registered peers (link, unlink) and new tips.
+  caf::reacts_to<event_ptr>,
+  /// The face of native peer `address` (as listed in total_nodes), linking
+  /// first when needed, within `ms` milliseconds; an error when it cannot
+  /// be linked.
+  caf::replies_to<link_atom, std::string, std::uint64_t>::with<
+    caf::strong_actor_ptr>,
+  /// A node's face linked to us (from our face).
+  caf::reacts_to<hello_atom, caf::strong_actor_ptr>,
+  /// Internal, from a link actor: `address` is linked to `face` (null: the
+  /// link is down).
+  caf::reacts_to<linked_atom, std::string, caf::strong_actor_ptr>>;
+
+/// One native peer's link, a state machine: waiting (to retry, with
+/// backoff), connecting, linked (monitored).
+using link_actor = caf::typed_actor<
+  /// The peer's face once linked: at once when linked, after the attempt
+  /// under way, or after a new attempt made at once; an error when linking
+  /// fails.
+  caf::replies_to<link_atom>::with<caf::strong_actor_ptr>,
+  /// Internal: the backoff has passed, try again.
+  caf::reacts_to<relink_atom>,
+  /// Internal: the connector opened (host, port) for the middleman, or
+  /// failed (error not empty).
+  caf::reacts_to<open_atom, std::string, std::uint16_t, std::string>>;
+
+/// Opens what CAF's middleman connects to for a native peer: the host and
+/// port to hand it (the peer's own, for plain links; a local relay's, when
+/// our front carries the connection). Calls `done` exactly once. Injected,
+/// like chain_fetcher, so links are plain or TLS in one place.
+using native_connector = std::function<void(
+  const peer_address& peer,
+  std::function<void(std::optional<std::pair<std::string, std::uint16_t>>,
+                     std::string)>
+    done)>;
+
+/// A node's face to natively linked nodes: the only actor published with
+/// --caf-port, and the only one that sends to or hears from other nodes, so
+/// every frame between nodes is addressed to one face or another and no
+/// other actor's handle ever leaves the node. It answers remote nodes itself,
+/// from the published chain. Handlers marked internal are refused unless
+/// the sender is an actor of this node. Remote message types must be ones
+/// CAF can serialize (std::vector<uint64_t> is registered in
+/// configure_native).
 using peer_actor = caf::typed_actor<
   /// Our height and tip hash.
   caf::replies_to<head_atom>::with<std::uint64_t, std::string>,
@@ -247,17 +508,47 @@ using peer_actor = caf::typed_actor<
   caf::replies_to<blocks_atom, std::vector<std::uint64_t>,
                   std::vector<std::string>, std::uint64_t>::with<
     std::uint64_t, std::vector<std::string>>,
-  /// Push gossip: a block the sender mined or adopted, and the sender's own
-  /// public actor (to sync with when the block does not extend our tip).
-  caf::reacts_to<announce_atom, std::string, caf::strong_actor_ptr>,
-  /// The sender linked to us; its public actor. Push gossip then reaches it
-  /// too, whichever side registered the other.
-  caf::reacts_to<hello_atom, caf::strong_actor_ptr>>;
+  /// Push gossip: a block the sending node mined or adopted (the sender,
+  /// another node's face, is whom to sync with when it is further ahead).
+  caf::reacts_to<announce_atom, std::string>,
+  /// The sending node's face linked to us: push gossip reaches it too,
+  /// whichever side registered the other.
+  caf::reacts_to<hello_atom>,
+  /// Our HTTP address ("host:port"), for explorers watching the network.
+  caf::replies_to<info_atom>::with<std::string>,
+  /// Internal: asks the face `peer` for its head within `ms` milliseconds.
+  caf::replies_to<head_atom, caf::strong_actor_ptr, std::uint64_t>::with<
+    std::uint64_t, std::string>,
+  /// Internal: asks the face `peer` for blocks (as above) within `ms`.
+  caf::replies_to<blocks_atom, caf::strong_actor_ptr, std::uint64_t,
+                  std::vector<std::uint64_t>, std::vector<std::string>,
+                  std::uint64_t>::with<std::uint64_t, std::vector<std::string>>,
+  /// Internal: asks the face `peer` for its HTTP address within `ms`.
+  caf::replies_to<info_atom, caf::strong_actor_ptr, std::uint64_t>::with<
+    std::string>,
+  /// Internal: announces a block to the face `peer`.
+  caf::reacts_to<announce_atom, caf::strong_actor_ptr, std::string>,
+  /// Internal: says hello to the face `peer`.
+  caf::reacts_to<hello_atom, caf::strong_actor_ptr>,
+  /// Internal: where announcements (consensus) and hellos (links) go.
+  caf::reacts_to<consensus_actor, links_actor>>;
 
-/// Anything that wants to hear of newly registered peers.
-using peer_watcher_actor = caf::typed_actor<
-  /// Peers to link with (all known ones on subscribing, then new ones).
-  caf::reacts_to<link_atom, std::vector<peer_address>>>;
+/// Numbers the owners' events, keeps the last ones for streams that
+/// reconnect, and fans them out to subscribers. A subscriber that cannot
+/// keep up is dropped (with a log line), so no subscriber can grow the
+/// node's memory or slow a write.
+using event_hub_actor = caf::typed_actor<
+  /// An owner reports an acknowledged change.
+  caf::reacts_to<node_event>,
+  /// Subscribes `sink`. With `after` > 0 (a stream reconnecting), first
+  /// replays the buffered events after that id when they are all still
+  /// buffered; otherwise (or with after = 0) `snapshot` decides whether a
+  /// snapshot record (name "snapshot") comes first.
+  caf::reacts_to<subscribe_atom, event_sink_ptr, std::uint64_t, bool>,
+  /// The node's state as the events tell it (GET /status).
+  caf::replies_to<status_atom>::with<node_status>,
+  /// Internal: emits the coalesced transaction event.
+  caf::reacts_to<flush_atom>>;
 
 /// Owns the ledger's storage (storage/ledger_store.hpp). Runs detached: a
 /// disk sync blocks its own thread, never the scheduler's.
@@ -269,15 +560,8 @@ using storage_actor = caf::typed_actor<
   /// Internal: syncs the changes gathered so far.
   caf::reacts_to<flush_atom>>;
 
-/// Anything that wants every new chain state as it happens.
-using chain_watcher_actor = caf::typed_actor<
-  /// The chain changed; sent before the change's requester is answered.
-  caf::reacts_to<chain_view>>;
-
 /// Owns the ledger: the one valid chain this node holds.
 using chain_actor = caf::typed_actor<
-  /// Publishes every new chain state to `watcher`, the current one at once.
-  caf::reacts_to<subscribe_atom, chain_watcher_actor>,
   /// A snapshot of the whole chain (shared bytes, no copy).
   caf::replies_to<snapshot_atom>::with<chain_view>,
   /// The number of blocks held.
@@ -289,22 +573,16 @@ using chain_actor = caf::typed_actor<
   /// after the batch was taken (the miner then gives it back and retakes).
   caf::replies_to<append_atom, block_ptr, batch_origin>::with<bool>,
   /// Adopts our first `shared` blocks followed by `blocks` (a peer's
-  /// verified chain, see verified_chain) when that is strictly longer than
-  /// ours and links onto our block `shared`; with `collect_orphans`, has the
-  /// mempool requeue the transactions the new chain dropped and forget those
-  /// it carries, stored in one commit.
-  caf::replies_to<replace_atom, std::uint64_t, chain_ptr, bool>::with<
-    consensus_outcome>,
+  /// verified chain from `peer`, see verified_chain) when that is strictly
+  /// longer than ours and links onto our block `shared`; with
+  /// `collect_orphans`, has the mempool requeue the transactions the new
+  /// chain dropped and forget those it carries, stored in one commit.
+  caf::replies_to<replace_atom, std::uint64_t, chain_ptr, bool,
+                  std::string>::with<consensus_outcome>,
   /// A block announced by a peer: appended when it extends our tip.
   caf::replies_to<extend_atom, block_ptr>::with<bool>,
-  /// Our height and tip hash (native peers ask).
-  caf::replies_to<head_atom>::with<std::uint64_t, std::string>,
   /// Our block locator.
   caf::replies_to<locator_atom>::with<block_locator>,
-  /// As peer_actor's blocks request.
-  caf::replies_to<blocks_atom, std::vector<std::uint64_t>,
-                  std::vector<std::string>, std::uint64_t>::with<
-    std::uint64_t, std::vector<std::string>>,
   /// Removes the last block unless only the genesis block is left (evil).
   caf::replies_to<pop_atom>::with<block_ptr>>;
 
@@ -326,24 +604,34 @@ using mempool_actor = caf::typed_actor<
   caf::replies_to<reconcile_atom, tx_list, tx_list>::with<mempool_delta>,
   /// The number of pending transactions.
   caf::replies_to<size_atom>::with<std::uint64_t>,
+  /// The number pending and the first `limit` of them.
+  caf::replies_to<pending_atom, std::uint64_t>::with<pending_list>,
   /// Internal: sends the transactions added since the last flush to
   /// storage in one commit.
   caf::reacts_to<flush_atom>>;
 
-/// Owns the set of registered peers.
+/// Owns the set of registered peers and what is known of their health.
 using peer_registry_actor = caf::typed_actor<
   /// Registers addresses as given by users; answers all peers and refusals.
   caf::replies_to<register_atom, std::vector<std::string>>::with<
     register_outcome>,
-  /// Tells `watcher` of every peer now and of new ones as they come.
-  caf::reacts_to<subscribe_atom, peer_watcher_actor>,
+  /// Removes peers (addresses as given by users or as listed).
+  caf::replies_to<unregister_atom, std::vector<std::string>>::with<
+    unregister_outcome>,
   /// Every registered peer, in registration order.
-  caf::replies_to<peers_atom>::with<std::vector<peer_address>>>;
+  caf::replies_to<peers_atom>::with<std::vector<peer_address>>,
+  /// How each peer fared in a consensus round (for eviction).
+  caf::reacts_to<results_atom, std::vector<peer_outcome>>,
+  /// A native peer's link went up (with its HTTP address when known) or
+  /// down.
+  caf::reacts_to<linked_atom, std::string, bool, std::string>>;
 
 /// Builds blocks from the pending transactions, one mine at a time.
 using miner_actor = caf::typed_actor<
-  /// Mines every pending transaction into one block on the current tip.
-  caf::replies_to<mine_atom>::with<mine_outcome>>;
+  /// Mines the oldest pending transactions that fit into one block on the
+  /// current tip, by the deadline (a mine still queued then is not done;
+  /// an append that outlives it answers outcome_unknown).
+  caf::replies_to<mine_atom, deadline_t>::with<mine_outcome>>;
 
 /// Verifies one peer's chain off the scheduler (spawned detached per fetch).
 using verifier_actor = caf::typed_actor<
@@ -356,54 +644,18 @@ using verifier_actor = caf::typed_actor<
   caf::replies_to<verify_atom, std::vector<std::string>, std::string,
                   std::uint64_t, std::string>::with<verified_chain>>;
 
-/// Runs consensus: pulls every peer's chain concurrently, each bounded by
-/// the peer deadline, and hands the longest valid one to the chain actor.
-/// Keeps the links to native peers (re-linking with backoff when they go
-/// down) and, with push gossip, announces new tips to them.
-using gossiper_actor = caf::typed_actor<
-  /// One consensus round; answers whether our chain was replaced.
-  caf::replies_to<consensus_atom>::with<consensus_outcome>,
-  /// Links to the native peers among these (peer_watcher_actor).
-  caf::reacts_to<link_atom, std::vector<peer_address>>,
-  /// Internal: try linking to the native peer `address` again.
-  caf::reacts_to<relink_atom, std::string>,
-  /// Internal, with --sync-interval: a consensus round nobody waits for.
-  caf::reacts_to<sync_atom>,
-  /// A block announced by the native peer `origin` (from our native actor).
-  caf::reacts_to<announced_atom, std::string, caf::strong_actor_ptr>,
-  /// A native peer linked to us (from our native actor).
-  caf::reacts_to<hello_atom, caf::strong_actor_ptr>,
-  /// The chain changed (chain_watcher_actor): with push gossip, announce.
-  caf::reacts_to<chain_view>,
-  /// Our own native actor, named as the origin of our announcements.
-  caf::reacts_to<face_atom, peer_actor>,
-  /// Internal: the fetch of peer `index` in round `round` finished.
-  caf::reacts_to<fetched_atom, std::uint64_t, std::uint64_t, fetch_result>,
-  /// Internal: the peer deadline of round `round` has passed.
-  caf::reacts_to<round_end_atom, std::uint64_t>>;
-
-/// Turns REST requests into actor calls (routing lives here, not in the
-/// transport, and ledger rules live in the model).
-using edge_actor = caf::typed_actor<
-  /// Serves one request; answers through the responder exactly once.
-  caf::reacts_to<rest_request, responder_ptr>,
-  /// The chain's latest state, published by the chain actor: GET /chain is
-  /// answered from it without a round trip to the chain actor.
-  caf::reacts_to<chain_view>,
-  /// Internal, once a second: answers 503 for hot-path asks (transactions)
-  /// that outlived ask_timeout. One sweep instead of a CAF request timeout
-  /// per request: CAF 0.17's clock wakes its thread for every one of those.
-  caf::reacts_to<sweep_atom>>;
-
 /// The handles every request handler needs.
 struct node_actors {
+  event_hub_actor hub;
+  published_chain_ptr published; // the chain's latest stored state
   storage_actor storage; // null when ephemeral
-  peer_actor native;     // our public face to native peers
+  peer_actor native;     // our face to native peers
   chain_actor chain;
   mempool_actor mempool;
   peer_registry_actor peers;
   miner_actor miner;
-  gossiper_actor gossiper;
+  consensus_actor consensus;
+  links_actor links;
 };
 
 /// How long one actor waits for another before giving up with an error.
@@ -412,23 +664,29 @@ inline constexpr std::chrono::seconds ask_timeout{30};
 } // namespace dlt
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::deadline_t)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_tip)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_watcher_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::block_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::ledger_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::batch_origin)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::tx_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::mempool_delta)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::pending_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::block_locator)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::peer_watcher_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::peer_actor)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::consensus_actor)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::links_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::mine_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::register_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::unregister_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::consensus_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::fetch_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::verified_chain)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::peer_address)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dlt::peer_address>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::rest_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::responder_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dlt::peer_outcome>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::node_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::event_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::event_sink_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::node_status)

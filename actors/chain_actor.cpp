@@ -1,7 +1,9 @@
 // The chain actor: sole owner of the ledger. Every change goes through here,
 // one message at a time, so appends, replacements and pops never interleave.
-// A change takes effect in memory at once (the next append builds on it) and
-// is answered and published once storage has it on disk.
+// A change takes effect in memory at once (the next append builds on it);
+// once storage has it on disk it is published (published_chain), reported
+// to the hub and answered, in that order: whoever hears of a change can
+// read it with GET /chain.
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -13,30 +15,26 @@
 #include <tuple>
 #include <unordered_set>
 
+#include "actors/chain_segments.hpp"
 #include "actors/log.hpp"
 #include "actors/spawn.hpp"
 
 namespace dlt {
 namespace {
 
-/// Blocks per JSON segment, by size: appends copy at most this much.
-constexpr std::size_t segment_bytes = 64 * 1024;
-
-/// Bounds on what a native peer may ask for at once.
-constexpr std::size_t max_locator = 256;
-constexpr std::uint64_t max_transfer = 100000;
+/// How long a reorg waits for the mempool's share of it. The mempool is a
+/// local actor answering from memory; if it has not answered by then it is
+/// stuck, and the node stops rather than store half a reorg.
+constexpr std::chrono::minutes reconcile_timeout{5};
 
 struct chain_state {
   chain blocks;
-  /// The canonical block list in segments (see chain_json), kept in step
-  /// with `blocks`; segment_first[i] is the index of segment i's first block.
-  std::vector<std::shared_ptr<const std::string>> segments;
-  std::vector<std::size_t> segment_first;
-  /// The published view of the current state; null when stale.
-  std::shared_ptr<const chain_json> cached_json;
-  std::vector<chain_watcher_actor> watchers;
+  chain_segments segments;
   storage_actor storage; // null when ephemeral
   mempool_actor mempool;
+  published_chain_ptr published;
+  event_hub_actor hub;
+  std::function<void(const std::string&)> fatal;
   /// The mempool's epoch after the last reorg it was reconciled with: a
   /// batch taken before it may hold transactions the chain now carries.
   std::uint64_t mempool_epoch = 0;
@@ -52,75 +50,25 @@ struct chain_state {
   static inline const char* name = "chain";
 
   chain_view view() {
-    if (!cached_json)
-      cached_json = std::make_shared<const chain_json>(chain_json{segments});
-    return {cached_json, blocks.size(), valid, blocks.back().hash,
-            blocks.back().json.size()};
-  }
-
-  /// Adds the last block of `blocks` to the segments.
-  void segment_append() {
-    cached_json.reset();
-    const auto& json = blocks.back().json;
-    if (segments.empty() || segments.back()->size() >= segment_bytes) {
-      segments.push_back(std::make_shared<const std::string>(json));
-      segment_first.push_back(blocks.size() - 1);
-      return;
-    }
-    auto grown = std::make_shared<std::string>();
-    grown->reserve(segments.back()->size() + 2 + json.size());
-    *grown = *segments.back();
-    *grown += ", ";
-    *grown += json;
-    segments.back() = std::move(grown);
-  }
-
-  /// Rebuilds the last segment after the last block was removed.
-  void segment_pop() {
-    cached_json.reset();
-    if (segment_first.back() >= blocks.size()) {
-      segments.pop_back();
-      segment_first.pop_back();
-      return;
-    }
-    auto rebuilt = std::make_shared<std::string>();
-    for (auto i = segment_first.back(); i < blocks.size(); ++i) {
-      if (i > segment_first.back())
-        *rebuilt += ", ";
-      *rebuilt += blocks[i].json;
-    }
-    segments.back() = std::move(rebuilt);
-  }
-
-  void segment_rebuild() {
-    cached_json.reset();
-    segments.clear();
-    segment_first.clear();
-    std::size_t i = 0;
-    while (i < blocks.size()) {
-      auto seg = std::make_shared<std::string>(blocks[i].json);
-      segment_first.push_back(i);
-      for (++i; i < blocks.size() && seg->size() < segment_bytes; ++i) {
-        *seg += ", ";
-        *seg += blocks[i].json;
-      }
-      segments.push_back(std::move(seg));
-    }
+    return {segments.json(), blocks.size(), valid, blocks.back().hash};
   }
 };
 
 using chain_ptr_self = chain_actor::stateful_pointer<chain_state>;
 
-/// Makes `change` durable, then publishes the state it led to (`view`) to
-/// every watcher and calls `done`; `failed` gets the storage error instead.
-/// Watchers thus only ever see stored states, and always before whoever
-/// hears of the change through its answer.
+/// Makes `change` durable, then publishes the state it led to (`view`),
+/// reports `what` to the hub and calls `done`; `failed` gets the storage
+/// error instead. Readers thus only ever see stored states, and always
+/// before whoever hears of the change through its answer.
 template <class Done, class Failed>
 void commit(chain_ptr_self self, ledger_change change, chain_view view,
-            Done done, Failed failed) {
-  auto publish = [self, view, done]() mutable {
-    for (const auto& w : self->state.watchers)
-      self->send(w, view);
+            std::vector<event_payload> what, Done done, Failed failed) {
+  auto publish = [self, view, what = std::move(what), done]() mutable {
+    auto& st = self->state;
+    st.published->store(view);
+    if (st.hub)
+      for (auto& w : what)
+        self->send(st.hub, node_event{std::move(w), view.height, view.tip_hash});
     done();
   };
   if (!self->state.storage) {
@@ -136,9 +84,10 @@ void commit(chain_ptr_self self, ledger_change change, chain_view view,
 /// commit() answering `rp` with `answer` once stored.
 template <class T>
 void commit_and_answer(chain_ptr_self self, ledger_change change,
+                       std::vector<event_payload> what,
                        caf::typed_response_promise<T> rp, T answer) {
   commit(
-    self, std::move(change), self->state.view(),
+    self, std::move(change), self->state.view(), std::move(what),
     [rp, answer = std::move(answer)]() mutable { rp.deliver(std::move(answer)); },
     [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
@@ -146,18 +95,20 @@ void commit_and_answer(chain_ptr_self self, ledger_change change,
 /// Appends `b`, which extends our tip, and answers true once it is stored
 /// together with `change`.
 caf::result<bool> append(chain_ptr_self self, const block_ptr& b,
-                         ledger_change change) {
+                         ledger_change change, std::string origin) {
   auto& st = self->state;
   st.blocks.push_back(*b);
-  st.segment_append();
+  st.segments.push(st.blocks.back());
   change.blocks.push_back(b);
   auto rp = self->make_response_promise<bool>();
-  commit_and_answer(self, std::move(change), rp, true);
+  commit_and_answer(self, std::move(change),
+                    {event_payload{block_appended{b, std::move(origin)}}}, rp,
+                    true);
   return rp;
 }
 
-/// The blocks of the current chain from index `first` (1-based) on, as
-/// storage takes them.
+/// The blocks of `blocks` from index `first` (1-based) on, as storage
+/// takes them.
 std::vector<std::shared_ptr<const block>> blocks_from(const chain& blocks,
                                                       std::size_t first) {
   std::vector<std::shared_ptr<const block>> out;
@@ -167,24 +118,58 @@ std::vector<std::shared_ptr<const block>> blocks_from(const chain& blocks,
   return out;
 }
 
+/// Makes our first `shared` blocks followed by `tail` the chain, stores it
+/// with the mempool's share of the reorg (if any) and answers `rp`.
+void apply_reorg(chain_ptr_self self, std::uint64_t shared, chain tail,
+                 std::optional<mempool_delta> mempool, std::string peer,
+                 caf::typed_response_promise<consensus_outcome> rp) {
+  auto& st = self->state;
+  auto dropped = st.blocks.size() - shared;
+  auto added = tail.size();
+  while (st.blocks.size() > shared) {
+    st.blocks.pop_back();
+    st.segments.pop();
+  }
+  std::move(tail.begin(), tail.end(), std::back_inserter(st.blocks));
+  if (added > 16)
+    st.segments.rebuild_from(st.blocks, shared + 1);
+  else
+    for (auto i = shared; i < st.blocks.size(); ++i)
+      st.segments.push(st.blocks[i]);
+  st.valid = true;
+  log("chain", "adopted a chain of ", st.blocks.size(), " blocks (", added,
+      " new after block ", shared, ") from ", peer);
+  // Storage rewrites only what follows the shared blocks.
+  ledger_change change;
+  change.truncate_from = shared + 1;
+  change.blocks = blocks_from(st.blocks, shared + 1);
+  std::vector<event_payload> events{
+    chain_replaced{shared, dropped, added, std::move(peer)}};
+  if (mempool) {
+    change.merge_pending(std::move(mempool->change));
+    events.emplace_back(std::move(mempool->event));
+  }
+  commit_and_answer(self, std::move(change), std::move(events), rp,
+                    consensus_outcome{true, st.view()});
+}
+
 /// Our first `shared` blocks followed by `tail` become the chain, when that
 /// is strictly longer than ours and `tail` links onto block `shared`.
 /// Whatever `tail` begins with that we hold already is skipped, so memory
 /// and storage only change after the real fork point.
 caf::result<consensus_outcome> adopt(chain_ptr_self self, std::uint64_t shared,
-                                     chain tail, bool collect_orphans) {
+                                     chain tail, bool collect_orphans,
+                                     std::string peer) {
   auto& st = self->state;
-  auto refuse = [&](const std::string& why) {
-    log("chain", "not adopting a peer's chain: ", why);
-    return consensus_outcome{false, st.view()};
-  };
   if (shared > st.blocks.size() || tail.empty()
       || shared + tail.size() <= st.blocks.size())
     return consensus_outcome{false, st.view()}; // not longer (any more)
   if (auto err = links_error(shared == 0 ? std::string{genesis_previous_hash}
                                          : st.blocks[shared - 1].hash,
-                             shared + 1, tail))
-    return refuse(*err);
+                             shared + 1, tail)) {
+    log("chain", "not adopting the chain of ", peer, ": ", *err);
+    return consensus_outcome{false, st.view()};
+  }
   std::size_t skip = 0;
   while (skip < tail.size() && shared + skip < st.blocks.size()
          && st.blocks[shared + skip].hash == tail[skip].hash)
@@ -207,68 +192,51 @@ caf::result<consensus_outcome> adopt(chain_ptr_self self, std::uint64_t shared,
       return st.own.count(b.hash) > 0;
     });
   }
-  auto dropped = st.blocks.size() - shared;
-  auto added = tail.size();
-  if (dropped + added <= 16) {
-    // A block or a few: touch only the last segment.
-    while (st.blocks.size() > shared) {
-      st.blocks.pop_back();
-      st.segment_pop();
-    }
-    for (auto& b : tail) {
-      st.blocks.push_back(std::move(b));
-      st.segment_append();
-    }
-  } else {
-    st.blocks.resize(shared);
-    std::move(tail.begin(), tail.end(), std::back_inserter(st.blocks));
-    st.segment_rebuild();
-  }
-  st.valid = true;
-  log("chain", "adopted a chain of ", st.blocks.size(), " blocks (", added,
-      " new after block ", shared, ")",
-      collect_orphans ? ", " + std::to_string(moved.orphaned.size())
-                          + " orphaned transactions requeued"
-                      : std::string{});
-  // Storage rewrites only what follows the shared blocks.
-  ledger_change change;
-  change.truncate_from = shared + 1;
-  change.blocks = blocks_from(st.blocks, shared + 1);
   auto rp = self->make_response_promise<consensus_outcome>();
   if (moved.orphaned.empty() && moved.included.empty()) {
-    commit_and_answer(self, std::move(change), rp,
-                      consensus_outcome{true, st.view()});
+    apply_reorg(self, shared, std::move(tail), std::nullopt, std::move(peer),
+                rp);
     return rp;
   }
-  // The mempool's side of the reorg is stored in the same commit. Until
-  // it answers, this actor takes no other message (await), so no block
-  // is appended from a batch that still holds what the new chain has.
+  // The mempool's side of the reorg is stored in the same commit, and the
+  // chain changes only once the mempool has answered: until then this actor
+  // takes no other message (await), so no block is appended meanwhile.
+  auto tail_ptr = std::make_shared<chain>(std::move(tail));
   self
-    ->request(st.mempool, ask_timeout, reconcile_atom::value,
+    ->request(st.mempool, reconcile_timeout, reconcile_atom::value,
               std::move(moved.orphaned), std::move(moved.included))
     .await(
-      [self, rp, change](mempool_delta& delta) mutable {
-        auto& st = self->state;
-        st.mempool_epoch = delta.epoch;
-        change.merge_pending(std::move(delta.change));
-        commit_and_answer(self, std::move(change), rp,
-                          consensus_outcome{true, st.view()});
+      [self, rp, shared, tail_ptr, peer](mempool_delta& delta) mutable {
+        self->state.mempool_epoch = delta.epoch;
+        apply_reorg(self, shared, std::move(*tail_ptr), std::move(delta),
+                    std::move(peer), rp);
       },
-      [self, rp, change](caf::error& err) mutable {
-        log("chain", "the mempool was not reconciled with the new chain: ",
-            self->system().render(err));
-        commit_and_answer(self, std::move(change), rp,
-                          consensus_outcome{true, self->state.view()});
+      [self, rp](caf::error& err) mutable {
+        // Whether the mempool applied its share is unknown: storing the new
+        // chain without it could mine transactions twice, keeping the old
+        // one could lose them. Nothing is stored; the node stops and starts
+        // again from what is on disk.
+        auto why = "the mempool did not answer a reorg: "
+                   + self->system().render(err);
+        log("chain", why);
+        if (self->state.fatal)
+          self->state.fatal(why);
+        rp.deliver(std::move(err));
       });
   return rp;
 }
 
 chain_actor::behavior_type
 chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
-               storage_actor storage, mempool_actor mempool) {
+               storage_actor storage, mempool_actor mempool,
+               published_chain_ptr published, event_hub_actor hub,
+               std::function<void(const std::string&)> fatal) {
   auto& st = self->state;
   st.storage = std::move(storage);
   st.mempool = std::move(mempool);
+  st.published = std::move(published);
+  st.hub = std::move(hub);
+  st.fatal = std::move(fatal);
   st.own.insert(own.begin(), own.end());
   if (blocks.empty()) {
     // A new ledger: its genesis block is the first thing stored.
@@ -288,12 +256,9 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
     st.blocks = std::move(blocks);
   }
   st.valid = !validation_error(st.blocks);
-  st.segment_rebuild();
+  st.segments.rebuild_from(st.blocks, 1);
+  st.published->store(st.view());
   return {
-    [self](subscribe_atom, chain_watcher_actor& w) {
-      self->send(w, self->state.view());
-      self->state.watchers.push_back(std::move(w));
-    },
     [self](snapshot_atom) { return self->state.view(); },
     [self](height_atom) {
       return static_cast<std::uint64_t>(self->state.blocks.size());
@@ -316,25 +281,22 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
       ledger_change change;
       change.own_added.push_back(b->hash);
       change.txs_removed = std::move(origin.seqs);
-      return append(self, b, std::move(change));
+      return append(self, b, std::move(change), "mined");
     },
     [self](replace_atom, std::uint64_t shared, chain_ptr& tail,
-           bool collect_orphans) -> caf::result<consensus_outcome> {
+           bool collect_orphans,
+           std::string& peer) -> caf::result<consensus_outcome> {
       if (!tail)
         return consensus_outcome{false, self->state.view()};
-      return adopt(self, shared, std::move(*tail), collect_orphans);
+      return adopt(self, shared, std::move(*tail), collect_orphans,
+                   std::move(peer));
     },
     [self](extend_atom, const block_ptr& b) -> caf::result<bool> {
       auto& st = self->state;
       if (!b || links_error(st.blocks.back().hash, st.blocks.size() + 1,
                             chain{*b}))
         return false;
-      return append(self, b, {});
-    },
-    [self](head_atom) {
-      const auto& st = self->state;
-      return std::make_tuple(static_cast<std::uint64_t>(st.blocks.size()),
-                             st.blocks.back().hash);
+      return append(self, b, {}, "gossip");
     },
     [self](locator_atom) {
       const auto& blocks = self->state.blocks;
@@ -351,29 +313,6 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
       }
       return out;
     },
-    [self](blocks_atom, const std::vector<std::uint64_t>& indexes,
-           const std::vector<std::string>& hashes,
-           std::uint64_t max) -> caf::result<std::uint64_t, std::vector<std::string>> {
-      const auto& blocks = self->state.blocks;
-      if (indexes.size() != hashes.size() || indexes.size() > max_locator)
-        return caf::make_error(caf::sec::invalid_argument,
-                               "a block locator has as many indexes as "
-                               "hashes, and at most "
-                                 + std::to_string(max_locator));
-      std::uint64_t shared = 0;
-      for (std::size_t i = 0; i < indexes.size(); ++i)
-        if (indexes[i] > shared && indexes[i] <= blocks.size()
-            && blocks[indexes[i] - 1].hash == hashes[i])
-          shared = indexes[i];
-      std::vector<std::string> after;
-      auto end = std::min<std::uint64_t>(blocks.size(),
-                                         shared + std::min(max, max_transfer));
-      after.reserve(end - shared);
-      for (auto i = shared; i < end; ++i)
-        after.push_back(blocks[i].json);
-      return caf::result<std::uint64_t, std::vector<std::string>>(
-        shared, std::move(after));
-    },
     [self](pop_atom) -> caf::result<block_ptr> {
       auto& st = self->state;
       if (st.blocks.size() <= 1)
@@ -381,12 +320,14 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
       st.own.erase(st.blocks.back().hash);
       auto popped = std::make_shared<const block>(std::move(st.blocks.back()));
       st.blocks.pop_back();
-      st.segment_pop();
+      st.segments.pop();
       ledger_change change;
       change.truncate_from = popped->index;
       change.own_removed.push_back(popped->hash);
       auto rp = self->make_response_promise<block_ptr>();
-      commit_and_answer(self, std::move(change), rp, block_ptr{popped});
+      commit_and_answer(self, std::move(change),
+                        {event_payload{block_popped{popped}}}, rp,
+                        block_ptr{popped});
       return rp;
     },
   };
@@ -396,9 +337,12 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
 
 chain_actor spawn_chain(caf::actor_system& sys, chain blocks,
                         std::vector<std::string> own, storage_actor storage,
-                        mempool_actor mempool) {
+                        mempool_actor mempool, published_chain_ptr published,
+                        event_hub_actor hub,
+                        std::function<void(const std::string&)> fatal) {
   return sys.spawn(chain_behavior, std::move(blocks), std::move(own),
-                   std::move(storage), std::move(mempool));
+                   std::move(storage), std::move(mempool), std::move(published),
+                   std::move(hub), std::move(fatal));
 }
 
 } // namespace dlt

@@ -4,6 +4,11 @@
 // never take the same transactions. The block is built on the tip the chain
 // actor reports; if the tip moves before the append (consensus or evil in
 // between), the batch goes back to the mempool and is taken again.
+//
+// Each mine carries its requester's deadline; every ask is bounded by what
+// is left of it. A mine whose deadline passes before it starts, or before
+// its block is handed to the chain, is not done (the batch goes back); one
+// whose append times out may still land: outcome_unknown.
 
 #include <deque>
 
@@ -20,10 +25,15 @@ namespace {
 
 using mine_promise = caf::typed_response_promise<mine_outcome>;
 
+struct queued_mine {
+  mine_promise promise;
+  deadline_t deadline;
+};
+
 struct miner_state {
   mempool_actor mempool;
   chain_actor chain;
-  std::deque<mine_promise> queue; // front: the mine in progress
+  std::deque<queued_mine> queue; // front: the mine in progress
   bool busy = false;
   static inline const char* name = "miner";
 };
@@ -36,16 +46,30 @@ constexpr int max_attempts = 100;
 void start_next(miner_ptr self);
 
 void finish(miner_ptr self, mine_outcome outcome) {
-  self->state.queue.front().deliver(std::move(outcome));
+  self->state.queue.front().promise.deliver(std::move(outcome));
   self->state.queue.pop_front();
   start_next(self);
 }
 
 void fail(miner_ptr self, const caf::error& err) {
-  log("miner", "mining failed: ", self->system().render(err));
-  self->state.queue.front().deliver(err);
+  log("miner", "mining failed: ", error_text(err));
+  self->state.queue.front().promise.deliver(err);
   self->state.queue.pop_front();
   start_next(self);
+}
+
+deadline_t current_deadline(miner_ptr self) {
+  return self->state.queue.front().deadline;
+}
+
+bool expired(miner_ptr self) {
+  return std::chrono::steady_clock::now() >= current_deadline(self);
+}
+
+caf::error too_late() {
+  return make_node_error(node_error::not_done,
+                         "the deadline passed before the block was built; "
+                         "nothing was mined");
 }
 
 // The mempool keeps the batch it handed out until we confirm or give it back
@@ -62,9 +86,13 @@ void confirm(miner_ptr self) {
 void take_and_mine(miner_ptr self, int attempt);
 
 void try_append(miner_ptr self, tx_batch batch, int attempt) {
-  self->request(self->state.chain, ask_timeout, tip_atom::value)
+  self->request(self->state.chain, time_left(current_deadline(self)), tip_atom::value)
     .then(
       [self, batch = std::move(batch), attempt](const chain_tip& tip) mutable {
+        if (expired(self)) {
+          give_back(self);
+          return fail(self, too_late());
+        }
         if (!tip.valid) {
           // As the reference: never build on an invalid chain.
           give_back(self);
@@ -75,8 +103,8 @@ void try_append(miner_ptr self, tx_batch batch, int attempt) {
           seal_block(tip.height + 1, tip.hash, wall_clock_seconds(),
                      batch.txs));
         self
-          ->request(self->state.chain, ask_timeout, append_atom::value, b,
-                    std::move(batch.origin))
+          ->request(self->state.chain, time_left(current_deadline(self)),
+                    append_atom::value, b, std::move(batch.origin))
           .then(
             [self, b, attempt, valid = tip.valid](bool appended) {
               if (appended) {
@@ -98,7 +126,10 @@ void try_append(miner_ptr self, tx_batch batch, int attempt) {
               // The append may or may not have happened: drop the batch
               // rather than risk mining it twice.
               confirm(self);
-              fail(self, err);
+              fail(self, make_node_error(node_error::outcome_unknown,
+                                         "the block was handed to the chain "
+                                         "but not confirmed ("
+                                           + error_text(err) + ")"));
             });
       },
       [self](caf::error& err) {
@@ -109,7 +140,8 @@ void try_append(miner_ptr self, tx_batch batch, int attempt) {
 
 // Nothing pending: the answer is a null block with the chain's validity.
 void report_nothing_to_mine(miner_ptr self) {
-  self->request(self->state.chain, ask_timeout, tip_atom::value)
+  self->request(self->state.chain, time_left(current_deadline(self)),
+                tip_atom::value)
     .then(
       [self](const chain_tip& tip) {
         finish(self, mine_outcome{nullptr, tip.valid});
@@ -118,7 +150,10 @@ void report_nothing_to_mine(miner_ptr self) {
 }
 
 void take_and_mine(miner_ptr self, int attempt) {
-  self->request(self->state.mempool, ask_timeout, take_atom::value)
+  if (expired(self))
+    return fail(self, too_late());
+  self->request(self->state.mempool, time_left(current_deadline(self)),
+                take_atom::value)
     .then(
       [self, attempt](tx_batch& batch) {
         if (batch.txs.empty())
@@ -144,9 +179,9 @@ miner_actor::behavior_type miner_behavior(miner_ptr self, mempool_actor mempool,
   self->state.mempool = std::move(mempool);
   self->state.chain = std::move(chain);
   return {
-    [self](mine_atom) {
+    [self](mine_atom, deadline_t deadline) {
       auto rp = self->make_response_promise<mine_outcome>();
-      self->state.queue.push_back(rp);
+      self->state.queue.push_back(queued_mine{rp, deadline});
       if (!self->state.busy)
         start_next(self);
       return rp;

@@ -1,44 +1,182 @@
-// The native actor: the node's public face to natively linked nodes, and
-// the only actor published with --caf-port. It holds no state: questions
-// about the chain go to the chain actor (which answers the asker directly),
-// announcements go to the gossiper.
+// The native actor: the node's face to natively linked nodes, and the only
+// actor published with --caf-port.
+//
+// It answers remote nodes itself, from the published chain (the latest
+// stored state), so no other actor answers a remote node and no internal
+// handle travels in an answer. It is also the only actor that sends to
+// other nodes: the consensus and links actors ask it to, so every request,
+// answer and announcement between two nodes goes face to face. Announcements
+// and hellos name no actor: the sender of the message is the other node's
+// face. Internal handlers serve this node's actors only.
+
+#include <algorithm>
 
 #include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
+#include "actors/log.hpp"
 #include "actors/spawn.hpp"
 
 namespace dlt {
 namespace {
 
-peer_actor::behavior_type native_behavior(peer_actor::pointer self,
-                                          chain_actor chain,
-                                          gossiper_actor gossiper) {
+/// Bounds on what a remote node may ask for at once.
+constexpr std::size_t max_locator = 256;
+constexpr std::uint64_t max_transfer = 100000;
+/// Canonical bytes of blocks in one answer; the asker pages on.
+constexpr std::size_t max_answer_bytes = 16 << 20;
+
+struct face_state {
+  published_chain_ptr published;
+  std::string http_address;
+  consensus_actor consensus;
+  links_actor links;
+  static inline const char* name = "native";
+};
+
+using face_ptr = peer_actor::stateful_pointer<face_state>;
+
+/// Internal handlers only serve actors of this node.
+bool from_here(face_ptr self) {
+  const auto& sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
+caf::error not_yours() {
+  return caf::make_error(caf::sec::unexpected_message,
+                         "internal to the node");
+}
+
+using blocks_answer = caf::result<std::uint64_t, std::vector<std::string>>;
+
+blocks_answer blocks_after(face_ptr self, const std::vector<std::uint64_t>& indexes,
+                           const std::vector<std::string>& hashes,
+                           std::uint64_t max) {
+  if (indexes.size() != hashes.size() || indexes.size() > max_locator)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "a block locator has as many indexes as hashes, "
+                           "and at most "
+                             + std::to_string(max_locator));
+  auto view = self->state.published->load();
+  std::uint64_t shared = 0;
+  for (std::size_t i = 0; i < indexes.size(); ++i) {
+    if (indexes[i] <= shared || indexes[i] > view.height)
+      continue;
+    auto h = digest_from_hex(hashes[i]);
+    if (h && *h == view.blocks->hash(indexes[i]))
+      shared = indexes[i];
+  }
+  std::vector<std::string> after;
+  auto end = std::min<std::uint64_t>(view.height,
+                                     shared + std::min(max, max_transfer));
+  std::size_t bytes = 0;
+  for (auto i = shared + 1; i <= end; ++i) {
+    auto b = view.blocks->block(i);
+    if (!after.empty() && bytes + b.size() > max_answer_bytes)
+      break; // the asker asks again after the last block it got
+    bytes += b.size();
+    after.emplace_back(b);
+  }
+  return blocks_answer(shared, std::move(after));
+}
+
+peer_actor::behavior_type native_behavior(face_ptr self,
+                                          published_chain_ptr published,
+                                          std::string http_address) {
+  self->state.published = std::move(published);
+  self->state.http_address = std::move(http_address);
   return {
-    [self, chain](head_atom) {
-      return self->delegate(chain, head_atom::value);
+    // -- what other nodes ask ------------------------------------------------------
+    [self](head_atom) {
+      auto view = self->state.published->load();
+      return std::make_tuple(view.height, view.tip_hash);
     },
-    [self, chain](blocks_atom, std::vector<std::uint64_t>& indexes,
-                  std::vector<std::string>& hashes, std::uint64_t max) {
-      return self->delegate(chain, blocks_atom::value, std::move(indexes),
-                            std::move(hashes), max);
+    [self](blocks_atom, const std::vector<std::uint64_t>& indexes,
+           const std::vector<std::string>& hashes, std::uint64_t max) {
+      return blocks_after(self, indexes, hashes, max);
     },
-    [self, gossiper](announce_atom, std::string& block_json,
-                     caf::strong_actor_ptr& origin) {
-      self->send(gossiper, announced_atom::value, std::move(block_json),
-                 std::move(origin));
+    [self](announce_atom, std::string& block_json) {
+      if (auto& c = self->state.consensus)
+        self->send(c, announced_atom::value, std::move(block_json),
+                   self->current_sender());
     },
-    [self, gossiper](hello_atom, caf::strong_actor_ptr& peer) {
-      self->send(gossiper, hello_atom::value, std::move(peer));
+    [self](hello_atom) {
+      if (auto& l = self->state.links)
+        self->send(l, hello_atom::value, self->current_sender());
+    },
+    [self](info_atom) { return self->state.http_address; },
+    // -- internal: this node's actors, through us ------------------------------
+    [self](head_atom, caf::strong_actor_ptr& peer,
+           std::uint64_t ms) -> caf::result<std::uint64_t, std::string> {
+      if (!from_here(self))
+        return not_yours();
+      auto rp = self->make_response_promise<std::uint64_t, std::string>();
+      self
+        ->request(caf::actor_cast<peer_actor>(peer),
+                  std::chrono::milliseconds(ms), head_atom::value)
+        .then(
+          [rp](std::uint64_t height, std::string& tip) mutable {
+            rp.deliver(height, std::move(tip));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [self](blocks_atom, caf::strong_actor_ptr& peer, std::uint64_t ms,
+           std::vector<std::uint64_t>& indexes, std::vector<std::string>& hashes,
+           std::uint64_t max) -> blocks_answer {
+      if (!from_here(self))
+        return not_yours();
+      auto rp = self->make_response_promise<std::uint64_t,
+                                            std::vector<std::string>>();
+      self
+        ->request(caf::actor_cast<peer_actor>(peer),
+                  std::chrono::milliseconds(ms), blocks_atom::value,
+                  std::move(indexes), std::move(hashes), max)
+        .then(
+          [rp](std::uint64_t shared, std::vector<std::string>& got) mutable {
+            rp.deliver(shared, std::move(got));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [self](info_atom, caf::strong_actor_ptr& peer,
+           std::uint64_t ms) -> caf::result<std::string> {
+      if (!from_here(self))
+        return not_yours();
+      auto rp = self->make_response_promise<std::string>();
+      self
+        ->request(caf::actor_cast<peer_actor>(peer),
+                  std::chrono::milliseconds(ms), info_atom::value)
+        .then([rp](std::string& http) mutable { rp.deliver(std::move(http)); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [self](announce_atom, caf::strong_actor_ptr& peer, std::string& block_json) {
+      if (from_here(self) && peer)
+        self->send(caf::actor_cast<peer_actor>(peer), announce_atom::value,
+                   std::move(block_json));
+    },
+    [self](hello_atom, caf::strong_actor_ptr& peer) {
+      if (from_here(self) && peer)
+        self->send(caf::actor_cast<peer_actor>(peer), hello_atom::value);
+    },
+    [self](consensus_actor& consensus, links_actor& links) {
+      // No sender check: these handles cannot be serialized, so no other
+      // node can send this message.
+      self->state.consensus = std::move(consensus);
+      self->state.links = std::move(links);
     },
   };
 }
 
 } // namespace
 
-peer_actor spawn_native(caf::actor_system& sys, chain_actor chain,
-                        gossiper_actor gossiper) {
-  return sys.spawn(native_behavior, std::move(chain), std::move(gossiper));
+peer_actor spawn_native(caf::actor_system& sys, published_chain_ptr published,
+                        std::string http_address) {
+  return sys.spawn(native_behavior, std::move(published),
+                   std::move(http_address));
 }
 
 } // namespace dlt

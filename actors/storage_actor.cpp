@@ -29,6 +29,7 @@ constexpr std::size_t trim_after_blocks = 1000;
 struct storage_state {
   std::shared_ptr<ledger_store> store;
   std::function<void(const std::string&)> on_failure;
+  event_hub_actor hub; // told of every group commit (metrics)
   std::vector<ledger_change> group;
   std::vector<commit_promise> waiting;
   bool flush_queued = false;
@@ -53,6 +54,7 @@ void flush(storage_ptr self) {
   auto waiting = std::move(st.waiting);
   st.group.clear();
   st.waiting.clear();
+  auto started = std::chrono::steady_clock::now();
   if (auto err = st.store->apply(group)) {
     st.failed = *err;
     log("storage", "commit failed: ", *err);
@@ -64,6 +66,12 @@ void flush(storage_ptr self) {
     return;
   }
   auto n = static_cast<std::uint64_t>(group.size());
+  if (st.hub)
+    self->send(st.hub,
+               node_event{ledger_committed{
+                 n, std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - started)
+                      .count()}});
   for (auto& rp : waiting)
     rp.deliver(n);
   std::size_t blocks = 0;
@@ -81,9 +89,11 @@ void flush(storage_ptr self) {
 
 storage_actor::behavior_type
 storage_behavior(storage_ptr self, std::shared_ptr<ledger_store> store,
-                 std::function<void(const std::string&)> on_failure) {
+                 std::function<void(const std::string&)> on_failure,
+                 event_hub_actor hub) {
   self->state.store = std::move(store);
   self->state.on_failure = std::move(on_failure);
+  self->state.hub = std::move(hub);
   // On shutdown, store what was sent before the exit message.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     flush(self);
@@ -111,9 +121,10 @@ storage_behavior(storage_ptr self, std::shared_ptr<ledger_store> store,
 
 storage_actor
 spawn_storage(caf::actor_system& sys, std::shared_ptr<ledger_store> store,
-              std::function<void(const std::string&)> on_failure) {
+              std::function<void(const std::string&)> on_failure,
+              event_hub_actor hub) {
   return sys.spawn<caf::detached>(storage_behavior, std::move(store),
-                                  std::move(on_failure));
+                                  std::move(on_failure), std::move(hub));
 }
 
 } // namespace dlt

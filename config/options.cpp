@@ -144,6 +144,43 @@ const std::map<std::string, setting>& settings() {
      flag("keep everything in memory only; nothing survives a restart "
           "(--data-dir is then unused) [false]",
           &node_options::ephemeral)},
+    {"max-pending",
+     number("pending transactions held at most; beyond, 503 [50000]",
+            &node_options::max_pending, 1, 100000000)},
+    {"max-pending-bytes",
+     number("canonical bytes of pending transactions held at most [67108864]",
+            &node_options::max_pending_bytes, 1024, max64)},
+    {"max-block-transactions",
+     number("transactions one mined block takes at most [10000]",
+            &node_options::max_block_transactions, 1, 100000000)},
+    {"max-block-bytes",
+     number("bytes one mined block holds at most; a larger transaction "
+            "is refused (413) [4194304]",
+            &node_options::max_block_bytes, 4096, 1ull << 30)},
+    {"max-peers",
+     number("registered peers at most; the peer failing longest makes room "
+            "[1024]",
+            &node_options::max_peers, 1, 100000)},
+    {"peer-max-failures",
+     number("consecutive failed consensus rounds after which a peer (failing "
+            "for peer-failing-for-s) is evicted [10]",
+            &node_options::peer_max_failures, 1, 1000000)},
+    {"peer-failing-for-s",
+     number("seconds a peer must keep failing before it is evicted [300]",
+            &node_options::peer_failing_for_s, 0, 100000000)},
+    {"max-event-streams",
+     number("open GET /events streams at most [256]",
+            &node_options::max_event_streams, 0, 100000)},
+    {"allow-origin",
+     {"an origin (scheme://host:port) whose pages may POST to this node "
+      "besides its own; repeatable [none]",
+      [](node_options& o, const std::string& v) {
+        if (v.empty() || v.find("://") == std::string::npos)
+          return "expects an origin such as http://localhost:3000, got \"" + v
+                 + "\"";
+        o.allow_origins.push_back(v);
+        return std::string{};
+      }}},
     {"http-threads",
      number("threads serving HTTP, 0 = one per core [0]",
             &node_options::http_threads, 0, 256)},
@@ -265,6 +302,7 @@ std::string usage_text() {
     left += key == "host"       ? "ADDR"
             : key == "data-dir" ? "DIR"
             : key == "gossip"   ? "MODE"
+            : key == "allow-origin" ? "ORIGIN"
             : is_switch(key)    ? "[BOOL]"
                                 : "N";
     if (left.size() < 32)

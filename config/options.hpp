@@ -50,6 +50,20 @@ struct node_options {
   std::string gossip = "off";
   /// Seconds between consensus rounds the node runs on its own (0: never).
   std::uint64_t sync_interval = 0;
+  /// Pending transactions (count and canonical bytes); beyond: 503.
+  std::uint64_t max_pending = 50000;
+  std::uint64_t max_pending_bytes = 64ull << 20;
+  /// What one mined block may take from the mempool.
+  std::uint64_t max_block_transactions = 10000;
+  std::uint64_t max_block_bytes = 4ull << 20;
+  /// Registered peers; eviction of peers that keep failing.
+  std::uint64_t max_peers = 1024;
+  std::uint64_t peer_max_failures = 10;
+  std::uint64_t peer_failing_for_s = 300;
+  /// Open GET /events streams.
+  std::uint64_t max_event_streams = 256;
+  /// Origins (besides the node's own) whose browser pages may POST.
+  std::vector<std::string> allow_origins;
   /// Threads serving HTTP (0: one per core).
   std::uint64_t http_threads = 0;
   /// Threads running actors (0: half the cores, at least one).

@@ -1,19 +1,43 @@
 #pragma once
-// The HTTP edge actor: the REST API of API.md as actor calls.
+// The HTTP edge actor: the REST API of API.md (and our extensions) as actor
+// calls. The transport hands it every request; it never sees a socket.
 
 #include <chrono>
+#include <string>
 
 #include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "http/rest.hpp"
 
 namespace dlt {
 
-/// `consensus_timeout` bounds how long a consensus request may take in all
-/// (the gossiper bounds each round by the peer deadline itself);
-/// `hot_ask_timeout` is the deadline the sweep keeps for transactions.
+/// Turns REST requests into actor calls (routing lives here, not in the
+/// transport, and ledger rules live in the model).
+using edge_actor = caf::typed_actor<
+  /// Serves one request; answers through the responder exactly once.
+  caf::reacts_to<rest_request, responder_ptr>,
+  /// Internal, once a second: answers 503 for hot-path asks (transactions)
+  /// that outlived their deadline. One sweep instead of a CAF request
+  /// timeout per request: CAF 0.17's clock wakes its thread for every one.
+  caf::reacts_to<sweep_atom>>;
+
+struct edge_settings {
+  /// How long a consensus request may take in all (a round is bounded by
+  /// the peer deadline; adopting what it found takes the rest).
+  std::chrono::milliseconds consensus_timeout{dlt::ask_timeout * 2};
+  /// The deadline the sweep keeps for transactions.
+  std::chrono::milliseconds hot_ask_timeout{dlt::ask_timeout};
+  /// The deadline of every other request.
+  std::chrono::milliseconds ask_timeout{dlt::ask_timeout};
+  /// Reported by GET /status.
+  std::string version = "dlt-node";
+  std::string native_address; // "caf://host:port", empty when unpublished
+};
+
 edge_actor spawn_edge(caf::actor_system& sys, node_actors actors,
-                      std::chrono::milliseconds consensus_timeout,
-                      std::chrono::milliseconds hot_ask_timeout = ask_timeout);
+                      edge_settings settings = {});
 
 } // namespace dlt

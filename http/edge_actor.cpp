@@ -1,32 +1,28 @@
-// The HTTP edge actor: routes each REST request to the actor that owns the
-// state, and turns the answer into the exact JSON of the reference API.
+// The HTTP edge actor: takes each routed, parsed request (see routes.hpp)
+// to the actor that owns the state, and turns the answer into the exact
+// JSON of the reference API (or of our extensions). Response objects of the
+// reference endpoints list their keys in sorted order, as Flask's jsonify.
 //
-// Where a request goes, in one table (see route()):
-//   GET  /chain             -> chain     (snapshot)
-//   POST /transactions/new  -> mempool   (add)
-//   POST /mine              -> miner     (mine)
-//   POST /nodes/register    -> peers     (register)
-//   POST /nodes/consensus   -> gossiper  (consensus)
-//   POST /action/evil       -> chain     (pop)
-// Response objects list their keys in sorted order, as Flask's jsonify does.
+// Deadlines: every ask has one (see deadline_t in actors.hpp). A request
+// that changes state and times out after being handed on is answered 503
+// with "the outcome is unknown" -- the change may still land -- never with
+// a plain failure.
 
-#include <optional>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/event_json.hpp"
 #include "actors/log.hpp"
 #include "http/edge.hpp"
-#include "model/block.hpp"
 #include "model/canonical_json.hpp"
-#include "model/json_parse.hpp"
 
 namespace dlt {
 namespace {
 
-/// A hot-path ask the sweep watches (see edge_actor in actors.hpp).
+/// A hot-path ask the sweep watches (see edge_actor).
 struct pending_ask {
   std::chrono::steady_clock::time_point deadline;
   responder_ptr rp;
@@ -35,32 +31,13 @@ struct pending_ask {
 
 struct edge_state {
   node_actors actors;
+  edge_settings settings;
   std::unordered_map<std::uint64_t, pending_ask> pending;
   std::uint64_t next_ask = 0;
-  std::chrono::milliseconds hot_ask_timeout{0};
-  /// The chain's latest state as the chain actor published it.
-  std::optional<chain_view> chain;
-  std::chrono::milliseconds consensus_timeout{0};
   static inline const char* name = "edge";
 };
 
 using edge_ptr = edge_actor::stateful_pointer<edge_state>;
-
-// -- responses -------------------------------------------------------------------
-
-rest_response json_response(unsigned status, std::string body) {
-  rest_response res;
-  res.status = status;
-  res.prefix = std::move(body);
-  return res;
-}
-
-rest_response error_response(unsigned status, std::string_view message) {
-  std::string body = "{\"error\": ";
-  append_python_string(body, message);
-  body += '}';
-  return json_response(status, std::move(body));
-}
 
 /// {"chain": [...], <suffix>: the chain list is shared, not copied.
 rest_response chain_response(unsigned status, const chain_view& view,
@@ -77,100 +54,63 @@ std::string bool_text(bool b) {
   return b ? "true" : "false";
 }
 
-/// Answers an actor error: the node failed, not the client.
-auto fail_with(responder_ptr rp, const char* what) {
-  return [rp, what](caf::error& err) {
-    log("edge", what, " failed: ", to_string(err));
-    rp->respond(error_response(503, std::string{what} + " failed: "
-                                      + to_string(err)));
+/// The answer to an actor's error. `changes_state`: the request may have
+/// taken effect even though its answer failed.
+rest_response failure(const caf::error& err, const char* what,
+                      bool changes_state) {
+  auto code = node_error_code(err);
+  auto text = error_text(err);
+  if (code == node_error::full) {
+    auto res = error_response(503, text);
+    res.retry_after = "1";
+    return res;
+  }
+  if (code == node_error::too_large)
+    return error_response(413, text);
+  log("edge", what, " failed: ", text);
+  if (code == node_error::outcome_unknown
+      || (changes_state && err == caf::sec::request_timeout))
+    return error_response(503, std::string{what} + " did not finish in time ("
+                                 + text + "); the outcome is unknown: it may "
+                                   "still take effect");
+  return error_response(503, std::string{what} + " failed: " + text);
+}
+
+auto fail_with(responder_ptr rp, const char* what, bool changes_state) {
+  return [rp, what, changes_state](caf::error& err) {
+    rp->respond(failure(err, what, changes_state));
   };
-}
-
-// -- request bodies ------------------------------------------------------------
-
-bool is_blank(const std::string& body) {
-  return body.find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
-/// Endpoints that take no input accept an empty body or any JSON value (the
-/// notebook posts {}); anything else is a malformed request.
-bool reject_malformed_body(const rest_request& req, const responder_ptr& rp) {
-  if (is_blank(req.body))
-    return false;
-  auto doc = parse_json(req.body);
-  if (doc)
-    return false;
-  rp->respond(error_response(400, "Malformed JSON body: " + doc.error()));
-  return true;
-}
-
-/// The body as a JSON object, or nothing after answering 400: `missing` (the
-/// reference's message) for an empty body or one that is not an object, the
-/// parser's reason for malformed JSON.
-std::optional<json> object_body(const rest_request& req, const responder_ptr& rp,
-                                std::string_view missing) {
-  if (is_blank(req.body)) {
-    rp->respond(error_response(400, missing));
-    return std::nullopt;
-  }
-  auto doc = parse_json(req.body);
-  if (!doc) {
-    rp->respond(error_response(400, "Malformed JSON body: " + doc.error()));
-    return std::nullopt;
-  }
-  if (!doc->is_object()) {
-    rp->respond(error_response(400, missing));
-    return std::nullopt;
-  }
-  return std::move(*doc);
 }
 
 // -- handlers --------------------------------------------------------------------
 
-rest_response chain_answer(const chain_view& view) {
-  return chain_response(200, view,
-                        ", \"is_valid\": " + bool_text(view.valid) + "}");
-}
-
-void get_chain(edge_ptr self, const rest_request&, responder_ptr rp) {
-  if (self->state.chain)
-    return rp->respond(chain_answer(*self->state.chain));
-  self->request(self->state.actors.chain, ask_timeout, snapshot_atom::value)
-    .then(
-      [rp](const chain_view& view) { rp->respond(chain_answer(view)); },
-      fail_with(rp, "reading the chain"));
-}
-
-void new_transaction(edge_ptr self, const rest_request& req, responder_ptr rp) {
-  auto doc = object_body(req, rp, "Missing values");
-  if (!doc)
-    return;
-  if (!doc->contains("data"))
-    return rp->respond(error_response(400, "Missing values"));
-  auto tx = transaction_json((*doc)["data"]);
+void new_transaction(edge_ptr self, rest_request& req, responder_ptr rp) {
   // The hottest path: its deadline is kept by the sweep, not by CAF.
   auto& st = self->state;
   auto id = ++st.next_ask;
   constexpr const char* what = "queueing the transaction";
   st.pending.emplace(id, pending_ask{std::chrono::steady_clock::now()
-                                       + st.hot_ask_timeout,
+                                       + st.settings.hot_ask_timeout,
                                      rp, what});
-  self->request(st.actors.mempool, caf::infinite, add_atom::value, tx)
+  auto tx = std::make_shared<std::string>(std::move(req.tx));
+  self->request(st.actors.mempool, caf::infinite, add_atom::value, *tx)
     .then(
       [self, id, rp, tx](std::uint64_t) {
         if (self->state.pending.erase(id))
-          rp->respond(json_response(201, "{\"transaction\": " + tx + "}"));
+          rp->respond(json_response(201, "{\"transaction\": " + *tx + "}"));
       },
       [self, id, rp](caf::error& err) {
         if (self->state.pending.erase(id))
-          fail_with(rp, what)(err);
+          rp->respond(failure(err, what, true));
       });
 }
 
-void mine(edge_ptr self, const rest_request& req, responder_ptr rp) {
-  if (reject_malformed_body(req, rp))
-    return;
-  self->request(self->state.actors.miner, ask_timeout, mine_atom::value)
+void mine(edge_ptr self, rest_request&, responder_ptr rp) {
+  auto& st = self->state;
+  auto deadline = std::chrono::steady_clock::now() + st.settings.ask_timeout;
+  self
+    ->request(st.actors.miner, st.settings.ask_timeout + std::chrono::seconds(5),
+              mine_atom::value, deadline)
     .then(
       [rp](const mine_outcome& out) {
         // As the reference: 201, or 200 when the chain is not valid.
@@ -180,55 +120,40 @@ void mine(edge_ptr self, const rest_request& req, responder_ptr rp) {
                            + "}";
         rp->respond(json_response(out.valid ? 201 : 200, std::move(body)));
       },
-      fail_with(rp, "mining"));
+      fail_with(rp, "mining", true));
 }
 
-void register_nodes(edge_ptr self, const rest_request& req, responder_ptr rp) {
-  auto doc = object_body(req, rp, "Missing list of nodes");
-  if (!doc)
-    return;
-  auto it = doc->find("nodes");
-  if (it == doc->end() || it->is_null()
-      || (it->is_array() && it->empty()))
-    return rp->respond(error_response(400, "Missing list of nodes"));
-  if (!it->is_array())
-    return rp->respond(
-      error_response(400, "\"nodes\" must be a list of node addresses"));
-  std::vector<std::string> inputs;
-  for (const auto& node : *it) {
-    if (!node.is_string())
-      return rp->respond(error_response(
-        400, "every node address must be a string, got " + canonical(node)));
-    inputs.push_back(node.get<std::string>());
-  }
+void register_nodes(edge_ptr self, rest_request& req, responder_ptr rp) {
   self
-    ->request(self->state.actors.peers, ask_timeout, register_atom::value,
-              std::move(inputs))
+    ->request(self->state.actors.peers, self->state.settings.ask_timeout,
+              register_atom::value, std::move(req.nodes))
     .then(
       [rp](const register_outcome& out) {
-        auto list = [](const std::vector<std::string>& xs) {
-          std::string s = "[";
-          for (std::size_t i = 0; i < xs.size(); ++i) {
-            if (i > 0)
-              s += ", ";
-            append_python_string(s, xs[i]);
-          }
-          return s + "]";
-        };
         std::string body = "{";
         if (!out.invalid.empty())
-          body += "\"invalid_nodes\": " + list(out.invalid) + ", ";
-        body += "\"total_nodes\": " + list(out.total) + "}";
+          body += "\"invalid_nodes\": " + json_strings(out.invalid) + ", ";
+        body += "\"total_nodes\": " + json_strings(out.total) + "}";
         rp->respond(json_response(201, std::move(body)));
       },
-      fail_with(rp, "registering nodes"));
+      fail_with(rp, "registering nodes", true));
 }
 
-void consensus(edge_ptr self, const rest_request& req, responder_ptr rp) {
-  if (reject_malformed_body(req, rp))
-    return;
+void unregister_nodes(edge_ptr self, rest_request& req, responder_ptr rp) {
   self
-    ->request(self->state.actors.gossiper, self->state.consensus_timeout,
+    ->request(self->state.actors.peers, self->state.settings.ask_timeout,
+              unregister_atom::value, std::move(req.nodes))
+    .then(
+      [rp](const unregister_outcome& out) {
+        rp->respond(json_response(200, "{\"removed\": " + json_strings(out.removed)
+                                         + ", \"total_nodes\": "
+                                         + json_strings(out.total) + "}"));
+      },
+      fail_with(rp, "unregistering nodes", true));
+}
+
+void consensus(edge_ptr self, rest_request&, responder_ptr rp) {
+  self
+    ->request(self->state.actors.consensus, self->state.settings.consensus_timeout,
               consensus_atom::value)
     .then(
       [rp](const consensus_outcome& out) {
@@ -237,13 +162,13 @@ void consensus(edge_ptr self, const rest_request& req, responder_ptr rp) {
         rp->respond(chain_response(200, out.view,
                                    ", \"status\": \"" + status + "\"}"));
       },
-      fail_with(rp, "consensus"));
+      fail_with(rp, "consensus", true));
 }
 
-void evil(edge_ptr self, const rest_request& req, responder_ptr rp) {
-  if (reject_malformed_body(req, rp))
-    return;
-  self->request(self->state.actors.chain, ask_timeout, pop_atom::value)
+void evil(edge_ptr self, rest_request&, responder_ptr rp) {
+  self
+    ->request(self->state.actors.chain, self->state.settings.ask_timeout,
+              pop_atom::value)
     .then(
       [rp](const block_ptr& popped) {
         std::string body = "{\"element\": ";
@@ -252,57 +177,93 @@ void evil(edge_ptr self, const rest_request& req, responder_ptr rp) {
                        : ", \"status\": \"Nothing to do...\"}";
         rp->respond(json_response(200, std::move(body)));
       },
-      fail_with(rp, "evil"));
+      fail_with(rp, "evil", true));
+}
+
+void status(edge_ptr self, rest_request&, responder_ptr rp) {
+  auto version = self->state.settings.version;
+  auto native = self->state.settings.native_address;
+  self->request(self->state.actors.hub, self->state.settings.ask_timeout,
+                status_atom::value)
+    .then(
+      [rp, version, native](const node_status& s) {
+        std::string body = "{\"height\": " + std::to_string(s.chain.height);
+        body += ", \"http\": " + json_pairs(s.peers.http);
+        body += ", \"links\": " + json_pairs(s.peers.links);
+        body += ", \"native\": ";
+        if (native.empty())
+          body += "null";
+        else
+          append_python_string(body, native);
+        body += ", \"pending\": " + std::to_string(s.pending);
+        body += ", \"tip\": ";
+        append_python_string(body, s.chain.tip_hash);
+        body += ", \"total_nodes\": " + json_strings(s.peers.total_nodes);
+        body += ", \"valid\": " + bool_text(s.chain.valid);
+        body += ", \"version\": ";
+        append_python_string(body, version);
+        rp->respond(json_response(200, body + "}"));
+      },
+      fail_with(rp, "reading the status", false));
+}
+
+void pending(edge_ptr self, rest_request& req, responder_ptr rp) {
+  std::string error;
+  auto limit = query_number(req.query, "limit", 100, 0, 1000, error);
+  if (!limit)
+    return rp->respond(error_response(400, error));
+  self
+    ->request(self->state.actors.mempool, self->state.settings.ask_timeout,
+              pending_atom::value, *limit)
+    .then(
+      [rp](const pending_list& list) {
+        std::string body = "{\"pending\": " + std::to_string(list.pending)
+                           + ", \"transactions\": [";
+        for (std::size_t i = 0; i < list.first.size(); ++i) {
+          if (i > 0)
+            body += ", ";
+          body += list.first[i];
+        }
+        rp->respond(json_response(200, body + "]}"));
+      },
+      fail_with(rp, "listing pending transactions", false));
 }
 
 // -- routing -----------------------------------------------------------------------
 
-using handler = void (*)(edge_ptr, const rest_request&, responder_ptr);
-
-struct route_entry {
-  const char* path;
-  const char* method; // HEAD is served wherever GET is
-  handler fn;
-};
-
-constexpr route_entry routes[] = {
-  {"/chain", "GET", get_chain},
-  {"/transactions/new", "POST", new_transaction},
-  {"/mine", "POST", mine},
-  {"/nodes/register", "POST", register_nodes},
-  {"/nodes/consensus", "POST", consensus},
-  {"/action/evil", "POST", evil},
-};
-
-void route(edge_ptr self, const rest_request& req, responder_ptr rp) {
-  for (const auto& r : routes) {
-    if (req.path != r.path)
-      continue;
-    bool get_like = std::string_view{r.method} == "GET";
-    if (req.method == r.method || (get_like && req.method == "HEAD"))
-      return r.fn(self, req, std::move(rp));
-    auto res = error_response(405, "Method " + req.method
-                                     + " not allowed on " + req.path);
-    res.allow = get_like ? "GET, HEAD" : r.method;
-    return rp->respond(std::move(res));
+void route(edge_ptr self, rest_request& req, responder_ptr rp) {
+  switch (req.route) {
+    case route_id::transactions_new:
+      return new_transaction(self, req, std::move(rp));
+    case route_id::mine:
+      return mine(self, req, std::move(rp));
+    case route_id::register_nodes:
+      return register_nodes(self, req, std::move(rp));
+    case route_id::unregister_nodes:
+      return unregister_nodes(self, req, std::move(rp));
+    case route_id::consensus:
+      return consensus(self, req, std::move(rp));
+    case route_id::evil:
+      return evil(self, req, std::move(rp));
+    case route_id::status:
+      return status(self, req, std::move(rp));
+    case route_id::pending:
+      return pending(self, req, std::move(rp));
+    default:
+      // The transport answers the other routes itself.
+      return rp->respond(error_response(404, "Not found: " + req.path));
   }
-  rp->respond(error_response(404, "Not found: " + req.path));
 }
 
 edge_actor::behavior_type edge_behavior(edge_ptr self, node_actors actors,
-                                        std::chrono::milliseconds timeout,
-                                        std::chrono::milliseconds hot_timeout) {
+                                        edge_settings settings) {
   self->state.actors = std::move(actors);
-  self->state.consensus_timeout = timeout;
-  self->state.hot_ask_timeout = hot_timeout;
-  self->send(self->state.actors.chain, subscribe_atom::value,
-             caf::actor_cast<chain_watcher_actor>(self));
+  self->state.settings = std::move(settings);
   self->delayed_send(self, std::chrono::seconds(1), sweep_atom::value);
   return {
-    [self](const rest_request& req, responder_ptr& rp) {
+    [self](rest_request& req, responder_ptr& rp) {
       route(self, req, std::move(rp));
     },
-    [self](chain_view& view) { self->state.chain = std::move(view); },
     [self](sweep_atom) {
       auto now = std::chrono::steady_clock::now();
       auto& pending = self->state.pending;
@@ -310,7 +271,9 @@ edge_actor::behavior_type edge_behavior(edge_ptr self, node_actors actors,
         if (it->second.deadline <= now) {
           log("edge", it->second.what, " timed out");
           it->second.rp->respond(error_response(
-            503, std::string{it->second.what} + " timed out"));
+            503, std::string{it->second.what}
+                   + " did not finish in time; the outcome is unknown: it may "
+                     "still take effect"));
           it = pending.erase(it);
         } else {
           ++it;
@@ -324,10 +287,8 @@ edge_actor::behavior_type edge_behavior(edge_ptr self, node_actors actors,
 } // namespace
 
 edge_actor spawn_edge(caf::actor_system& sys, node_actors actors,
-                      std::chrono::milliseconds consensus_timeout,
-                      std::chrono::milliseconds hot_ask_timeout) {
-  return sys.spawn(edge_behavior, std::move(actors), consensus_timeout,
-                   hot_ask_timeout);
+                      edge_settings settings) {
+  return sys.spawn(edge_behavior, std::move(actors), std::move(settings));
 }
 
 } // namespace dlt

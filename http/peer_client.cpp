@@ -40,7 +40,7 @@ private:
     timer_.expires_after(deadline);
     timer_.async_wait([self = shared_from_this(), deadline](beast::error_code ec) {
       if (!ec)
-        self->finish(false, "no answer within "
+        self->finish("timeout", "no answer within "
                               + std::to_string(deadline.count()) + " ms");
     });
     stream_.expires_after(deadline);
@@ -58,11 +58,11 @@ private:
       [self = shared_from_this()](beast::error_code ec,
                                   tcp::resolver::results_type results) {
         if (ec)
-          return self->finish(false, "cannot resolve: " + ec.message());
+          return self->finish("unreachable", "cannot resolve: " + ec.message());
         self->stream_.async_connect(
           results, [self](beast::error_code ec, const tcp::endpoint&) {
             if (ec)
-              return self->finish(false, "cannot connect: " + ec.message());
+              return self->finish("unreachable", "cannot connect: " + ec.message());
             self->send();
           });
       });
@@ -73,7 +73,7 @@ private:
                       [self = shared_from_this()](beast::error_code ec,
                                                   std::size_t) {
                         if (ec)
-                          return self->finish(false, "cannot send request: "
+                          return self->finish("unreachable", "cannot send request: "
                                                        + ec.message());
                         self->receive();
                       });
@@ -107,24 +107,24 @@ private:
   void fail_read(beast::error_code ec) {
     if (ec == http::error::body_limit)
       return too_large();
-    finish(false, "bad answer: " + ec.message());
+    finish("invalid", "bad answer: " + ec.message());
   }
 
   void too_large() {
-    finish(false, "answer larger than " + std::to_string(max_bytes_)
+    finish("too_large", "answer larger than " + std::to_string(max_bytes_)
                     + " bytes");
   }
 
   void on_response() {
     auto& res = parser_->get();
     if (res.result() != http::status::ok)
-      return finish(false, "answered HTTP " + std::to_string(res.result_int()));
+      return finish("invalid", "answered HTTP " + std::to_string(res.result_int()));
     if (res.body().size() > max_bytes_)
       return too_large();
-    finish(true, std::move(res.body()));
+    finish("ok", std::move(res.body()));
   }
 
-  void finish(bool ok, std::string body_or_error) {
+  void finish(const char* result, std::string body_or_error) {
     if (!done_)
       return;
     auto done = std::move(done_);
@@ -134,7 +134,8 @@ private:
     resolver_.cancel();
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
-    done(fetch_result{ok, std::move(body_or_error)});
+    done(fetch_result{std::string_view{result} == "ok", std::move(body_or_error),
+                      result});
   }
 
   net::strand<net::io_context::executor_type> strand_;

@@ -55,7 +55,7 @@ struct shared_body {
         for (std::size_t i = 0; i < c->segments.size(); ++i) {
           if (i > 0)
             bufs.push_back(boost::asio::buffer(sep, 2));
-          bufs.push_back(boost::asio::buffer(*c->segments[i]));
+          bufs.push_back(boost::asio::buffer(c->segments[i]->text));
         }
         bufs.push_back(boost::asio::buffer(close, 1));
       }

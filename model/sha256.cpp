@@ -20,3 +20,27 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 } // namespace dlt
+
+namespace dlt {
+
+std::optional<digest> digest_from_hex(std::string_view hex) {
+  if (hex.size() != 64)
+    return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    return -1;
+  };
+  digest out;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return out;
+}
+
+} // namespace dlt

@@ -1,6 +1,9 @@
 #pragma once
 // SHA-256 (Crypto++) as the lowercase hex digest Python's hexdigest() gives.
 
+#include <array>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -8,5 +11,12 @@ namespace dlt {
 
 /// Lowercase hex SHA-256 of `bytes`: 64 characters.
 std::string sha256_hex(std::string_view bytes);
+
+/// A SHA-256 digest as 32 bytes (a third of its hex text in memory).
+using digest = std::array<std::uint8_t, 32>;
+
+/// The digest `hex` spells in 64 lowercase hex digits, or nothing when it
+/// is not such a text.
+std::optional<digest> digest_from_hex(std::string_view hex);
 
 } // namespace dlt

@@ -95,7 +95,7 @@ std::optional<std::string> scan(sqlite3* db, const char* sql, F&& row) {
 bool ledger_change::empty() const {
   return truncate_from == 0 && blocks.empty() && own_added.empty()
          && own_removed.empty() && txs_removed.empty() && txs_added.empty()
-         && peers_added.empty();
+         && peers_added.empty() && peers_removed.empty();
 }
 
 void ledger_change::merge_pending(ledger_change&& other) {
@@ -106,6 +106,7 @@ void ledger_change::merge_pending(ledger_change&& other) {
   move_all(txs_removed, other.txs_removed);
   move_all(txs_added, other.txs_added);
   move_all(peers_added, other.peers_added);
+  move_all(peers_removed, other.peers_removed);
 }
 
 struct ledger_store::statements {
@@ -113,7 +114,7 @@ struct ledger_store::statements {
   statement insert_block, truncate_blocks;
   statement insert_own, delete_own;
   statement insert_tx, delete_tx;
-  statement insert_peer;
+  statement insert_peer, delete_peer;
 };
 
 ledger_store::ledger_store(sqlite3* db, int lock_fd, std::string path)
@@ -225,6 +226,7 @@ std::optional<std::string> ledger_store::prepare() {
     {s.insert_tx, "INSERT INTO pending(seq, json) VALUES(?1, ?2)"},
     {s.delete_tx, "DELETE FROM pending WHERE seq = ?1"},
     {s.insert_peer, "INSERT OR IGNORE INTO peers(address) VALUES(?1)"},
+    {s.delete_peer, "DELETE FROM peers WHERE address = ?1"},
   };
   for (auto& p : prepared)
     if (!p.st.prepare(db_, p.sql))
@@ -392,6 +394,11 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
     bind_text(s.insert_peer.get(), 1, p);
     if ((err = run(s.insert_peer.get())))
       return fail("storing a peer");
+  }
+  for (const auto& p : c.peers_removed) {
+    bind_text(s.delete_peer.get(), 1, p);
+    if ((err = run(s.delete_peer.get())))
+      return fail("removing a peer");
   }
   return std::nullopt;
 }

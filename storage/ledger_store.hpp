@@ -44,6 +44,7 @@ struct ledger_change {
   std::vector<std::int64_t> txs_removed;
   std::vector<stored_tx> txs_added;
   std::vector<std::string> peers_added;
+  std::vector<std::string> peers_removed;
 
   bool empty() const;
   /// Appends `other`'s mempool and peer parts (it holds no chain parts).

@@ -12,6 +12,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/spawn.hpp"
+#include "ask.hpp"
 #include "model/json_parse.hpp"
 
 using namespace std::chrono_literals;
@@ -47,7 +48,8 @@ struct node_fixture {
         hung.push_back(std::move(done)); // never answered
       }
     };
-    actors = dlt::spawn_node_actors(sys, fetch, {peer_timeout, requeue_orphans});
+    actors = dlt::spawn_node_actors(
+      sys, fetch, test::with_gossip({peer_timeout, requeue_orphans}));
   }
 
   ~node_fixture() {
@@ -93,12 +95,12 @@ std::string chain_body(std::size_t n, double t0) {
 
 TEST_CASE("mining puts every pending transaction into one block, in order") {
   node_fixture f;
-  auto nothing = f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  auto nothing = f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
   CHECK(nothing.new_block == nullptr);
   CHECK(nothing.valid);
   f.add_tx("a");
   f.add_tx("b");
-  auto out = f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  auto out = f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
   REQUIRE(out.new_block);
   CHECK(out.new_block->index == 2);
   CHECK_THAT(out.new_block->json,
@@ -118,9 +120,9 @@ TEST_CASE("concurrent mines take each transaction exactly once") {
     caf::anon_send(f.actors.mempool, dlt::add_atom::value,
                    dlt::transaction_json(data));
     if (i % 7 == 0)
-      f.self->send(f.actors.miner, dlt::mine_atom::value);
+      f.self->send(f.actors.miner, dlt::mine_atom::value, test::soon());
   }
-  f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
   std::multiset<std::string> mined;
   for (const auto& b : f.current_chain()) {
     if (b.index == 1)
@@ -136,7 +138,7 @@ TEST_CASE("concurrent mines take each transaction exactly once") {
 TEST_CASE("evil pops the last block but never the genesis block") {
   node_fixture f;
   f.add_tx("x");
-  auto mined = f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  auto mined = f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
   auto popped = f.ask<dlt::block_ptr>(f.actors.chain, dlt::pop_atom::value);
   REQUIRE(popped);
   CHECK(popped->hash == mined.new_block->hash);
@@ -169,7 +171,7 @@ TEST_CASE("consensus adopts the longest valid chain and skips bad peers") {
   f.peers["no-chain:1"] = {fake_peer::answer, R"({"chain": 5})"};
   for (const auto& [addr, _] : f.peers)
     f.register_peer(addr);
-  auto out = f.ask<dlt::consensus_outcome>(f.actors.gossiper,
+  auto out = f.ask<dlt::consensus_outcome>(f.actors.consensus,
                                            dlt::consensus_atom::value);
   CHECK(out.replaced);
   CHECK(out.view.height == 4);
@@ -181,10 +183,10 @@ TEST_CASE("consensus adopts the longest valid chain and skips bad peers") {
 TEST_CASE("consensus keeps our chain when no peer's chain is strictly longer") {
   node_fixture f;
   f.add_tx("ours");
-  f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
   f.peers["same-length:1"] = {fake_peer::answer, chain_body(2, 5.0)};
   f.register_peer("same-length:1");
-  auto out = f.ask<dlt::consensus_outcome>(f.actors.gossiper,
+  auto out = f.ask<dlt::consensus_outcome>(f.actors.consensus,
                                            dlt::consensus_atom::value);
   CHECK_FALSE(out.replaced);
   CHECK_THAT(out.view.blocks->str(), Catch::Contains("ours"));
@@ -197,7 +199,7 @@ TEST_CASE("a peer that never answers costs a round no more than the deadline") {
   f.register_peer("hung:1");
   f.register_peer("good:1");
   auto start = std::chrono::steady_clock::now();
-  auto out = f.ask<dlt::consensus_outcome>(f.actors.gossiper,
+  auto out = f.ask<dlt::consensus_outcome>(f.actors.consensus,
                                            dlt::consensus_atom::value);
   auto took = std::chrono::steady_clock::now() - start;
   CHECK(out.replaced);
@@ -216,10 +218,10 @@ TEST_CASE("orphaned transactions are dropped by default, requeued on request") {
     node_fixture f{300ms, requeue};
     f.add_tx("mine-1");
     f.add_tx("mine-2");
-    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
     f.peers["longer:1"] = {fake_peer::answer, chain_body(5, 42.0)};
     f.register_peer("longer:1");
-    auto out = f.ask<dlt::consensus_outcome>(f.actors.gossiper,
+    auto out = f.ask<dlt::consensus_outcome>(f.actors.consensus,
                                              dlt::consensus_atom::value);
     REQUIRE(out.replaced);
     // The chain actor had the mempool reconciled before it answered, so
@@ -249,7 +251,7 @@ TEST_CASE("the published chain list stays byte-equal to the chain across segment
   std::string big(1000, 'x');
   for (int i = 0; i < 150; ++i) {
     f.add_tx(big + std::to_string(i));
-    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
   }
   expect_consistent();
   for (int i = 0; i < 70; ++i) // pops across a segment boundary
@@ -257,10 +259,10 @@ TEST_CASE("the published chain list stays byte-equal to the chain across segment
   expect_consistent();
   f.peers["long:1"] = {fake_peer::answer, chain_body(300, 7.0)};
   f.register_peer("long:1");
-  f.ask<dlt::consensus_outcome>(f.actors.gossiper, dlt::consensus_atom::value);
+  f.ask<dlt::consensus_outcome>(f.actors.consensus, dlt::consensus_atom::value);
   expect_consistent();
   f.add_tx("after");
-  f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+  f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
   expect_consistent();
 }
 
@@ -305,7 +307,7 @@ TEST_CASE("the chain answers a block locator with what follows the last shared b
   node_fixture f;
   for (int i = 0; i < 40; ++i) {
     f.add_tx("t" + std::to_string(i));
-    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
   }
   auto ours = f.current_chain(); // 41 blocks
   auto loc = f.ask<dlt::block_locator>(f.actors.chain, dlt::locator_atom::value);
@@ -321,7 +323,7 @@ TEST_CASE("the chain answers a block locator with what follows the last shared b
                                   ours[19].hash, ours[0].hash};
   std::uint64_t shared = 0;
   std::vector<std::string> after;
-  f.self->request(f.actors.chain, 10s, dlt::blocks_atom::value, idx, hashes,
+  f.self->request(f.actors.native, 10s, dlt::blocks_atom::value, idx, hashes,
                   std::uint64_t{5})
     .receive(
       [&](std::uint64_t s, std::vector<std::string>& b) {
@@ -336,13 +338,15 @@ TEST_CASE("the chain answers a block locator with what follows the last shared b
   auto wrong = std::make_shared<dlt::chain>(dlt::chain(ours.begin() + 31, ours.end()));
   wrong->push_back(dlt::seal_block(42, wrong->back().hash, 1.0, {}));
   auto out = f.ask<dlt::consensus_outcome>(f.actors.chain, dlt::replace_atom::value,
-                                           std::uint64_t{29}, wrong, false);
+                                           std::uint64_t{29}, wrong, false,
+                                           std::string{"test"});
   CHECK_FALSE(out.replaced);
   // One that does is, and only the new block is added.
   auto right = std::make_shared<dlt::chain>(dlt::chain(ours.begin() + 30, ours.end()));
   right->push_back(dlt::seal_block(42, right->back().hash, 1.0, {}));
   out = f.ask<dlt::consensus_outcome>(f.actors.chain, dlt::replace_atom::value,
-                                      std::uint64_t{30}, right, false);
+                                      std::uint64_t{30}, right, false,
+                                      std::string{"test"});
   CHECK(out.replaced);
   CHECK(out.view.height == 42);
   auto now = f.current_chain();
@@ -354,7 +358,7 @@ TEST_CASE("a chain view names its tip and gives its bytes across segments") {
   std::string big(1000, 'x'); // ~60 blocks per 64 KB segment
   for (int i = 0; i < 70; ++i) {
     f.add_tx(big + std::to_string(i));
-    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value);
+    f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
     auto view = f.ask<dlt::chain_view>(f.actors.chain, dlt::snapshot_atom::value);
     auto chain = f.current_chain();
     CHECK(view.tip_hash == chain.back().hash);

@@ -51,6 +51,7 @@ dlt::mempool_actor::behavior_type silent_mempool() {
       return dlt::mempool_delta{};
     },
     [](dlt::size_atom) { return std::uint64_t{0}; },
+    [](dlt::pending_atom, std::uint64_t) { return dlt::pending_list{}; },
     [](dlt::flush_atom) {},
   };
 }
@@ -61,20 +62,28 @@ TEST_CASE("a transaction whose mempool never answers gets a 503 after the deadli
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   auto actors = dlt::spawn_node_actors(
-    sys, [](auto&&...) {}, dlt::gossip_settings{});
+    sys, [](auto&&...) {}, dlt::node_settings{});
   auto real_mempool = actors.mempool;
   actors.mempool = sys.spawn(silent_mempool);
-  auto edge = dlt::spawn_edge(sys, actors, 10s, 200ms);
+  dlt::edge_settings settings;
+  settings.hot_ask_timeout = 200ms;
+  auto edge = dlt::spawn_edge(sys, actors, settings);
   answer_box box;
-  caf::anon_send(edge, dlt::rest_request{"POST", "/transactions/new",
-                                         R"({"data": 1})"},
-                 box.responder());
+  dlt::rest_request tx;
+  tx.route = dlt::route_id::transactions_new;
+  tx.method = "POST";
+  tx.path = "/transactions/new";
+  tx.tx = R"({"data": 1})";
+  caf::anon_send(edge, tx, box.responder());
   REQUIRE(box.wait_for(1, 5s)); // the sweep runs once a second
   CHECK(box.answers.size() == 1);
   CHECK(box.answers[0].status == 503);
-  CHECK_THAT(box.answers[0].prefix, Catch::Contains("timed out"));
+  CHECK_THAT(box.answers[0].prefix, Catch::Contains("outcome is unknown"));
   // And the routing still answers everything else.
-  caf::anon_send(edge, dlt::rest_request{"GET", "/nope", ""}, box.responder());
+  dlt::rest_request nope;
+  nope.method = "GET";
+  nope.path = "/nope";
+  caf::anon_send(edge, nope, box.responder());
   REQUIRE(box.wait_for(2, 5s));
   CHECK(box.answers[1].status == 404);
   caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);

@@ -32,8 +32,8 @@ TEST_CASE("native sync pages through a fork longer than one batch") {
   dlt::gossip_settings small_batches;
   small_batches.peer_timeout = 5s;
   small_batches.native_batch = 5;
-  auto a = dlt::spawn_node_actors(sys_a, silent, {5s});
-  auto b = dlt::spawn_node_actors(sys_b, silent, small_batches);
+  auto a = dlt::spawn_node_actors(sys_a, silent, test::with_gossip({5s}));
+  auto b = dlt::spawn_node_actors(sys_b, silent, test::with_gossip(small_batches));
   caf::scoped_actor self_a{sys_a};
   caf::scoped_actor self_b{sys_b};
   auto grow = [](caf::scoped_actor& self, const dlt::node_actors& n, int blocks,
@@ -41,7 +41,7 @@ TEST_CASE("native sync pages through a fork longer than one batch") {
     for (int i = 0; i < blocks; ++i) {
       ask<std::uint64_t>(self, n.mempool, dlt::add_atom::value,
                          dlt::transaction_json(tag + std::to_string(i)));
-      ask<dlt::mine_outcome>(self, n.miner, dlt::mine_atom::value);
+      ask<dlt::mine_outcome>(self, n.miner, dlt::mine_atom::value, test::soon());
     }
   };
   grow(self_a, a, 19, "a");
@@ -52,7 +52,7 @@ TEST_CASE("native sync pages through a fork longer than one batch") {
     self_b, b.peers, dlt::register_atom::value,
     std::vector<std::string>{"caf://127.0.0.1:" + std::to_string(*port)});
   REQUIRE(out.invalid.empty());
-  auto result = ask<dlt::consensus_outcome>(self_b, b.gossiper,
+  auto result = ask<dlt::consensus_outcome>(self_b, b.consensus,
                                             dlt::consensus_atom::value);
   CHECK(result.replaced);
   CHECK(result.view.height == 20);

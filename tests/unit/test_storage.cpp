@@ -222,16 +222,16 @@ TEST_CASE("the ledger actors store every answered change and start from it") {
     auto loaded = store->load();
     REQUIRE(loaded);
     auto storage = dlt::spawn_storage(sys, store, nullptr);
-    auto a = dlt::spawn_node_actors(sys, fetch, {300ms, true}, std::move(*loaded),
+    auto a = dlt::spawn_node_actors(sys, fetch, test::with_gossip({300ms, true}), std::move(*loaded),
                                     storage);
     ask<std::uint64_t>(self, a.mempool, dlt::add_atom::value,
                        tx("mined-then-orphaned"));
-    ask<dlt::mine_outcome>(self, a.miner, dlt::mine_atom::value);
+    ask<dlt::mine_outcome>(self, a.miner, dlt::mine_atom::value, test::soon());
     ask<std::uint64_t>(self, a.mempool, dlt::add_atom::value, tx("pending"));
     ask<dlt::register_outcome>(self, a.peers, dlt::register_atom::value,
                                std::vector<std::string>{"peer:1"});
     // Adopts theirs and requeues ours.
-    ask<dlt::consensus_outcome>(self, a.gossiper, dlt::consensus_atom::value);
+    ask<dlt::consensus_outcome>(self, a.consensus, dlt::consensus_atom::value);
     auto view = ask<dlt::chain_view>(self, a.chain, dlt::snapshot_atom::value);
     auto parsed = dlt::chain_from_json(nlohmann::json::parse(view.blocks->str()));
     REQUIRE(parsed);
@@ -261,16 +261,16 @@ TEST_CASE("a batch taken before a reorg's reconciliation is not appended") {
     sys,
     [&](const dlt::peer_address&, std::chrono::milliseconds,
         std::function<void(dlt::fetch_result)> done) { done({true, body}); },
-    {300ms, true});
+    test::with_gossip({300ms, true}));
   // Block 2 carries "x"; the adopted chain does not, so the reorg orphans
   // "x" and reconciles the mempool (a new epoch).
   ask<std::uint64_t>(self, a.mempool, dlt::add_atom::value, dlt::transaction_json("x"));
-  ask<dlt::mine_outcome>(self, a.miner, dlt::mine_atom::value);
+  ask<dlt::mine_outcome>(self, a.miner, dlt::mine_atom::value, test::soon());
   ask<std::uint64_t>(self, a.mempool, dlt::add_atom::value, dlt::transaction_json("y"));
   auto stale = ask<dlt::tx_batch>(self, a.mempool, dlt::take_atom::value);
   ask<dlt::register_outcome>(self, a.peers, dlt::register_atom::value,
                              std::vector<std::string>{"peer:1"});
-  CHECK(ask<dlt::consensus_outcome>(self, a.gossiper, dlt::consensus_atom::value)
+  CHECK(ask<dlt::consensus_outcome>(self, a.consensus, dlt::consensus_atom::value)
           .replaced);
   auto tip = ask<dlt::chain_tip>(self, a.chain, dlt::tip_atom::value);
   auto b = std::make_shared<const dlt::block>(

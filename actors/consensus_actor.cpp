@@ -1,0 +1,411 @@
+// The consensus actor: pull consensus over every registered peer at once,
+// over HTTP and natively.
+//
+// A round asks the registry for the peers and the chain for its block
+// locator, then starts every peer's fetch concurrently: HTTP peers through
+// the injected chain_fetcher (their whole chain), native peers through our
+// face (their height, then only the blocks after the last block both hold;
+// see native_pull.cpp). Each answer is handed to a fresh detached verifier.
+// The round ends when every fetch and verification has finished, or at the
+// peer deadline (verifications get verify_grace more): the longest valid
+// chain then goes to the chain actor, which adopts it only if it is still
+// strictly longer than ours. Client requests that arrive while a full round
+// is under way join it.
+//
+// Every round is reported to the hub (consensus_finished) and, for full
+// rounds, each peer's outcome to the registry, which evicts peers that keep
+// failing.
+
+#include "actors/consensus.hpp"
+
+#include <algorithm>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/log.hpp"
+#include "actors/verifier.hpp"
+#include "model/json_parse.hpp"
+
+namespace dlt {
+namespace {
+
+/// A verification still running at the peer deadline gets this much more.
+constexpr std::chrono::milliseconds verify_grace{1000};
+
+/// The word metrics and the registry count a failed HTTP fetch by.
+std::string fetch_outcome(const fetch_result& res) {
+  if (!res.result.empty())
+    return res.result;
+  return res.ok ? "ok" : "error";
+}
+
+std::string caf_outcome(const caf::error& err) {
+  return err == caf::sec::request_timeout ? "timeout" : "error";
+}
+
+void deliver_all(round_state& r, const consensus_outcome& out) {
+  for (auto& p : r.promises)
+    p.deliver(out);
+}
+
+void report(consensus_ptr self, const round_state& r, bool replaced) {
+  auto& st = self->state;
+  consensus_finished e;
+  e.replaced = replaced;
+  e.asked = r.peers.size();
+  e.duration_s =
+    std::chrono::duration<double>(clock::now() - r.started).count();
+  e.hit_deadline = r.deadline_passed && r.fetches_open > 0;
+  for (std::size_t i = 0; i < r.peers.size(); ++i) {
+    auto o = r.outcomes[i];
+    if (o.result.empty())
+      o = {r.peers[i].text, "timeout",
+           "no answer within " + std::to_string(st.settings.peer_timeout.count())
+             + " ms"};
+    if (o.result != "timeout" && o.result != "unreachable"
+        && o.result != "error")
+      ++e.answered;
+    e.peers.push_back(std::move(o));
+  }
+  if (r.full)
+    self->send(st.registry, results_atom::value, e.peers);
+  if (st.hub)
+    self->send(st.hub, node_event{std::move(e)});
+}
+
+void finish_round(consensus_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.rounds.find(id);
+  auto round = std::make_shared<round_state>(std::move(it->second));
+  st.rounds.erase(it);
+  if (st.full_round == id)
+    st.full_round = 0;
+  if (round->announced)
+    --st.announced_rounds_open;
+  auto fail = [self, round](caf::error& err) {
+    report(self, *round, false);
+    for (auto& p : round->promises)
+      p.deliver(err);
+  };
+  if (round->best.blocks) {
+    const auto& best = round->best;
+    log("consensus", "longest valid chain: ", best.length(), " blocks from ",
+        best.peer,
+        best.shared > 0 ? " (" + std::to_string(best.blocks->size())
+                            + " sent after block " + std::to_string(best.shared)
+                            + ")"
+                        : std::string{});
+    self
+      ->request(st.chain, ask_timeout, replace_atom::value, best.shared,
+                best.blocks, st.settings.requeue_orphans, best.peer)
+      .then(
+        [self, round](consensus_outcome& out) {
+          report(self, *round, out.replaced);
+          deliver_all(*round, out);
+        },
+        fail);
+    return;
+  }
+  self->request(st.chain, ask_timeout, snapshot_atom::value)
+    .then(
+      [self, round](chain_view& view) {
+        report(self, *round, false);
+        deliver_all(*round, consensus_outcome{false, std::move(view)});
+      },
+      fail);
+}
+
+void maybe_finish(consensus_ptr self, std::uint64_t id) {
+  auto& r = self->state.rounds.at(id);
+  if (!r.fetching)
+    return; // peers and locator not in yet
+  bool fetched = r.fetches_open == 0 || r.deadline_passed;
+  if ((fetched && r.verifications_open == 0) || r.verify_passed)
+    finish_round(self, id);
+}
+
+void on_verified(consensus_ptr self, std::uint64_t id, std::uint64_t index,
+                 verified_chain v) {
+  auto it = self->state.rounds.find(id);
+  if (it == self->state.rounds.end())
+    return; // the round ended without waiting for it
+  auto& r = it->second;
+  --r.verifications_open;
+  r.outcomes[index] = {r.peers[index].text, v.blocks ? "ok" : v.result,
+                       v.why_skipped};
+  if (!v.blocks)
+    log("consensus", "skipped ", v.peer, ": ", v.why_skipped);
+  else if (v.length() > r.best.length())
+    r.best = std::move(v);
+  maybe_finish(self, id);
+}
+
+} // namespace
+
+std::uint64_t min_height(const round_state& r) {
+  return std::max(r.our_height, r.best.length());
+}
+
+std::chrono::milliseconds remaining(const round_state& r) {
+  return time_left(r.deadline);
+}
+
+round_state* take_fetch(consensus_ptr self, std::uint64_t id,
+                        std::uint64_t index) {
+  auto it = self->state.rounds.find(id);
+  if (it == self->state.rounds.end())
+    return nullptr; // a late answer from a round that has ended
+  auto& r = it->second;
+  if (index >= r.fetch_done.size() || r.fetch_done[index] || r.deadline_passed)
+    return nullptr;
+  r.fetch_done[index] = true;
+  --r.fetches_open;
+  return &r;
+}
+
+void skip_peer(consensus_ptr self, std::uint64_t id, std::uint64_t index,
+               std::string result, const std::string& why) {
+  if (auto r = take_fetch(self, id, index)) {
+    log("consensus", "skipped ", r->peers[index].text, ": ", why);
+    r->outcomes[index] = {r->peers[index].text, std::move(result), why};
+    maybe_finish(self, id);
+  }
+}
+
+void skip_peer(consensus_ptr self, std::uint64_t id, std::uint64_t index,
+               const caf::error& err) {
+  skip_peer(self, id, index, caf_outcome(err), error_text(err));
+}
+
+namespace {
+
+/// Verifies what peer `index` sent on a detached verifier, within the
+/// round's deadline and verify_grace.
+template <class... Ts>
+void verify(consensus_ptr self, std::uint64_t id, round_state& r,
+            std::uint64_t index, Ts&&... xs) {
+  ++r.verifications_open;
+  auto peer = r.peers[index].text;
+  auto verifier = spawn_verifier(self->system());
+  auto timeout = time_left(r.deadline + verify_grace);
+  self->request(verifier, timeout, verify_atom::value, std::forward<Ts>(xs)...)
+    .then(
+      [self, id, index](verified_chain& v) {
+        on_verified(self, id, index, std::move(v));
+      },
+      [self, id, index, peer](caf::error& err) {
+        verified_chain v;
+        v.peer = peer;
+        v.result = caf_outcome(err);
+        v.why_skipped = "verification did not finish: " + error_text(err);
+        on_verified(self, id, index, std::move(v));
+      });
+}
+
+} // namespace
+
+void verify_tail(consensus_ptr self, std::uint64_t id, round_state& r,
+                 std::uint64_t index, std::vector<std::string> blocks,
+                 std::uint64_t shared, std::string anchor) {
+  verify(self, id, r, index, std::move(blocks), r.peers[index].text, shared,
+         std::move(anchor));
+}
+
+namespace {
+
+void on_fetched(consensus_ptr self, std::uint64_t id, std::uint64_t index,
+                fetch_result& res) {
+  if (!res.ok)
+    return skip_peer(self, id, index, fetch_outcome(res), res.body_or_error);
+  auto r = take_fetch(self, id, index);
+  if (!r)
+    return;
+  // The verifier skips chains that cannot win before hashing anything.
+  verify(self, id, *r, index, std::move(res.body_or_error), r->peers[index].text,
+         min_height(*r));
+}
+
+void start_fetches(consensus_ptr self, std::uint64_t id,
+                   std::vector<peer_address> peers,
+                   std::vector<caf::strong_actor_ptr> handles,
+                   block_locator locator) {
+  auto& st = self->state;
+  auto& r = st.rounds.at(id);
+  r.peers = std::move(peers);
+  r.handles = std::move(handles);
+  r.handles.resize(r.peers.size());
+  r.fetch_done.assign(r.peers.size(), false);
+  r.outcomes.assign(r.peers.size(), peer_outcome{});
+  r.fetches_open = r.peers.size();
+  r.locator = std::move(locator);
+  r.our_height = r.locator.indexes.empty() ? 0 : r.locator.indexes.front();
+  r.deadline = clock::now() + st.settings.peer_timeout;
+  r.fetching = true;
+  if (r.peers.empty())
+    return finish_round(self, id);
+  auto handle = caf::actor_cast<consensus_actor>(self);
+  for (std::uint64_t i = 0; i < r.peers.size(); ++i) {
+    if (r.peers[i].native) {
+      start_native_pull(self, id, i);
+      continue;
+    }
+    st.fetch(r.peers[i], st.settings.peer_timeout,
+             [handle, id, i](fetch_result res) {
+               caf::anon_send(handle, fetched_atom::value, id, i, std::move(res));
+             });
+  }
+  self->delayed_send(self, st.settings.peer_timeout, round_end_atom::value, id);
+}
+
+/// A round over `peers` (every registered one when not given; then it is a
+/// full round, which later requests join).
+std::uint64_t begin_round(consensus_ptr self,
+                          std::optional<std::vector<peer_address>> peers = {},
+                          std::vector<caf::strong_actor_ptr> handles = {}) {
+  auto& st = self->state;
+  auto id = st.next_round++;
+  auto& r = st.rounds[id];
+  r.started = clock::now();
+  r.full = !peers;
+  r.announced = !handles.empty();
+  if (r.full)
+    st.full_round = id;
+  if (r.announced)
+    ++st.announced_rounds_open;
+  auto fail = [self, id](caf::error& err) {
+    auto it = self->state.rounds.find(id);
+    if (it == self->state.rounds.end())
+      return;
+    log("consensus", "a round could not start: ", error_text(err));
+    for (auto& p : it->second.promises)
+      p.deliver(err);
+    it->second.promises.clear();
+    it->second.fetching = true;
+    finish_round(self, id);
+  };
+  auto with_peers = [self, id, handles, fail](std::vector<peer_address>& peers) {
+    self->request(self->state.chain, ask_timeout, locator_atom::value)
+      .then(
+        [self, id, peers, handles](block_locator& loc) mutable {
+          start_fetches(self, id, std::move(peers), std::move(handles),
+                        std::move(loc));
+        },
+        fail);
+  };
+  if (peers)
+    with_peers(*peers);
+  else
+    self->request(st.registry, ask_timeout, peers_atom::value)
+      .then(with_peers, fail);
+  return id;
+}
+
+/// A peer announced a block: append it if it extends our tip; if it is
+/// further ahead, sync with the announcer alone.
+void on_announced(consensus_ptr self, const std::string& json,
+                  caf::strong_actor_ptr origin) {
+  auto doc = parse_json(json);
+  auto b = doc ? block_from_json(*doc) : result<block>{failure{doc.error()}};
+  if (!b) {
+    log("consensus", "ignored an announced block: ", b.error());
+    return;
+  }
+  auto announced = std::make_shared<const block>(std::move(*b));
+  self->request(self->state.chain, ask_timeout, extend_atom::value, announced)
+    .then(
+      [self, announced, origin](bool extended) {
+        if (extended || !origin)
+          return; // our chain changed: the links actor announces it onwards
+        self->request(self->state.chain, ask_timeout, height_atom::value)
+          .then(
+            [self, announced, origin](std::uint64_t height) {
+              if (announced->index <= height
+                  || self->state.announced_rounds_open > 0)
+                return; // not longer, or a sync is under way already
+              peer_address from;
+              from.native = true;
+              from.text = "the announcer of block "
+                          + std::to_string(announced->index);
+              begin_round(self, std::vector<peer_address>{from}, {origin});
+            },
+            [self](caf::error& err) {
+              log("consensus", "no height for an announced block: ",
+                  error_text(err));
+            });
+      },
+      [self](caf::error& err) {
+        log("consensus", "an announced block was not taken: ", error_text(err));
+      });
+}
+
+consensus_actor::behavior_type
+consensus_behavior(consensus_ptr self, peer_registry_actor registry,
+                   chain_actor chain, links_actor links, peer_actor face,
+                   event_hub_actor hub, chain_fetcher fetch,
+                   gossip_settings settings) {
+  auto& st = self->state;
+  st.registry = std::move(registry);
+  st.chain = std::move(chain);
+  st.links = std::move(links);
+  st.face = std::move(face);
+  st.hub = std::move(hub);
+  st.fetch = std::move(fetch);
+  st.settings = settings;
+  st.settings.native_batch = std::max<std::uint64_t>(1, settings.native_batch);
+  if (st.settings.sync_interval.count() > 0)
+    self->delayed_send(self, st.settings.sync_interval, sync_atom::value);
+  return {
+    [self](consensus_atom) {
+      auto promise = self->make_response_promise<consensus_outcome>();
+      auto& st = self->state;
+      auto id = st.full_round != 0 ? st.full_round : begin_round(self);
+      st.rounds.at(id).promises.push_back(promise);
+      return promise;
+    },
+    [self](fetched_atom, std::uint64_t id, std::uint64_t index,
+           fetch_result& res) { on_fetched(self, id, index, res); },
+    [self](round_end_atom, std::uint64_t id) {
+      auto it = self->state.rounds.find(id);
+      if (it == self->state.rounds.end())
+        return;
+      auto& r = it->second;
+      if (!r.deadline_passed) {
+        r.deadline_passed = true;
+        for (std::size_t i = 0; i < r.peers.size(); ++i)
+          if (!r.fetch_done[i])
+            log("consensus", "skipped ", r.peers[i].text, ": no answer within ",
+                self->state.settings.peer_timeout.count(), " ms");
+        if (r.verifications_open > 0)
+          self->delayed_send(self, verify_grace, round_end_atom::value, id);
+      } else {
+        r.verify_passed = true;
+      }
+      maybe_finish(self, id);
+    },
+    [self](sync_atom) {
+      if (self->state.full_round == 0) // one periodic round at a time
+        begin_round(self);
+      self->delayed_send(self, self->state.settings.sync_interval,
+                         sync_atom::value);
+    },
+    [self](announced_atom, const std::string& json,
+           caf::strong_actor_ptr& origin) {
+      on_announced(self, json, std::move(origin));
+    },
+  };
+}
+
+} // namespace
+
+consensus_actor spawn_consensus(caf::actor_system& sys,
+                                peer_registry_actor registry, chain_actor chain,
+                                links_actor links, peer_actor face,
+                                event_hub_actor hub, chain_fetcher fetch,
+                                gossip_settings settings) {
+  return sys.spawn(consensus_behavior, std::move(registry), std::move(chain),
+                   std::move(links), std::move(face), std::move(hub),
+                   std::move(fetch), settings);
+}
+
+} // namespace dlt

@@ -1,0 +1,135 @@
+// Consensus with a native peer: its face comes from the links actor, and
+// every question goes through our own face (so the peer only ever answers
+// our face). First the peer's height; only if that can win, the blocks
+// after the last block both hold, found by our block locator, in batches
+// of at most native_batch until the peer's height is reached.
+
+#include "actors/consensus.hpp"
+
+#include <algorithm>
+
+#include "model/json_parse.hpp"
+
+namespace dlt {
+namespace {
+
+/// What a pull from a native peer has gathered so far.
+struct native_pull {
+  caf::strong_actor_ptr peer;      // its face
+  std::uint64_t height = 0;        // the peer's, as it said
+  std::uint64_t shared = 0;        // the last block both hold
+  std::string anchor;              // its hash
+  std::vector<std::string> blocks; // the peer's blocks after it, in order
+};
+
+std::uint64_t ms(std::chrono::milliseconds d) {
+  return static_cast<std::uint64_t>(d.count());
+}
+
+/// Asks for the next batch: the first answers our locator, every further
+/// one continues after the last block received.
+void pull_blocks(consensus_ptr self, std::uint64_t id, std::uint64_t index,
+                 std::shared_ptr<native_pull> pull,
+                 std::vector<std::uint64_t> indexes,
+                 std::vector<std::string> hashes) {
+  auto& r = self->state.rounds.at(id);
+  auto batch = self->state.settings.native_batch;
+  bool first = pull->blocks.empty();
+  auto left = remaining(r);
+  self
+    ->request(self->state.face, left + std::chrono::seconds(1),
+              blocks_atom::value, pull->peer, ms(left), std::move(indexes),
+              std::move(hashes), batch)
+    .then(
+      [self, id, index, pull, batch, first](std::uint64_t shared,
+                                            std::vector<std::string>& got) {
+        auto it = self->state.rounds.find(id);
+        if (it == self->state.rounds.end())
+          return;
+        if (got.size() > batch)
+          return skip_peer(self, id, index, "invalid",
+                           "sent more blocks than asked for");
+        if (first) {
+          const auto& loc = it->second.locator;
+          auto at = std::find(loc.indexes.begin(), loc.indexes.end(), shared);
+          if (shared != 0 && at == loc.indexes.end())
+            return skip_peer(self, id, index, "invalid",
+                             "answered a fork point we did not offer");
+          pull->shared = shared;
+          pull->anchor = shared == 0 ? std::string{genesis_previous_hash}
+                                     : loc.hashes[at - loc.indexes.begin()];
+        } else if (shared != pull->shared + pull->blocks.size()) {
+          return skip_peer(self, id, index, "invalid",
+                           "did not continue after the block we named");
+        }
+        bool more = !got.empty();
+        std::move(got.begin(), got.end(), std::back_inserter(pull->blocks));
+        auto have = pull->shared + pull->blocks.size();
+        if (more && have < pull->height) {
+          auto doc = parse_json(pull->blocks.back());
+          auto last = doc ? block_from_json(*doc)
+                          : result<block>{failure{doc.error()}};
+          if (!last)
+            return skip_peer(self, id, index, "invalid",
+                             "block " + std::to_string(have) + ": "
+                               + last.error());
+          return pull_blocks(self, id, index, pull, {have}, {last->hash});
+        }
+        auto r = take_fetch(self, id, index);
+        if (!r)
+          return;
+        verify_tail(self, id, *r, index, std::move(pull->blocks), pull->shared,
+                    pull->anchor);
+      },
+      [self, id, index](caf::error& err) { skip_peer(self, id, index, err); });
+}
+
+void pull_from(consensus_ptr self, std::uint64_t id, std::uint64_t index,
+               caf::strong_actor_ptr peer) {
+  auto& r = self->state.rounds.at(id);
+  auto left = remaining(r);
+  self
+    ->request(self->state.face, left + std::chrono::seconds(1),
+              head_atom::value, peer, ms(left))
+    .then(
+      [self, id, index, peer](std::uint64_t height, std::string&) {
+        auto it = self->state.rounds.find(id);
+        if (it == self->state.rounds.end() || it->second.fetch_done[index])
+          return;
+        auto& r = it->second;
+        if (height <= min_height(r))
+          return skip_peer(self, id, index, "not_longer",
+                           "chain of " + std::to_string(height)
+                             + " blocks is not longer than "
+                             + std::to_string(min_height(r)));
+        auto pull = std::make_shared<native_pull>();
+        pull->peer = peer;
+        pull->height = height;
+        pull_blocks(self, id, index, pull, r.locator.indexes, r.locator.hashes);
+      },
+      [self, id, index](caf::error& err) { skip_peer(self, id, index, err); });
+}
+
+} // namespace
+
+void start_native_pull(consensus_ptr self, std::uint64_t id,
+                       std::uint64_t index) {
+  auto& r = self->state.rounds.at(id);
+  if (r.handles[index])
+    return pull_from(self, id, index, r.handles[index]);
+  auto left = remaining(r);
+  self
+    ->request(self->state.links, left + std::chrono::seconds(1),
+              link_atom::value, r.peers[index].text, ms(left))
+    .then(
+      [self, id, index](caf::strong_actor_ptr& face) {
+        if (self->state.rounds.count(id))
+          pull_from(self, id, index, std::move(face));
+      },
+      [self, id, index](caf::error& err) {
+        skip_peer(self, id, index, "unreachable",
+                  "cannot link: " + error_text(err));
+      });
+}
+
+} // namespace dlt

@@ -1,0 +1,19 @@
+#pragma once
+// Reading request bodies: runs in the transport (a session's thread, or the
+// parse pool for large bodies), never in an actor, so one client's heavy
+// body cannot hold up everyone else's requests.
+
+#include <optional>
+#include <string>
+
+#include "http/rest.hpp"
+#include "http/routes.hpp"
+
+namespace dlt {
+
+/// Reads `body` as `kind` says into `req` (tx, nodes); on a malformed or
+/// refused body, the 400 answer to give instead.
+std::optional<rest_response> read_body(body_kind kind, const std::string& body,
+                                       rest_request& req);
+
+} // namespace dlt
