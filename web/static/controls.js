@@ -24,6 +24,29 @@ function abbreviate(value) {
   return out;
 }
 
+/** JSON on one line, spaced as Python prints it. */
+function oneLine(value) {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(oneLine).join(", ")}]`;
+  return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${oneLine(v)}`).join(", ")}}`;
+}
+
+/**
+ * Valid JSON, laid out for reading: the answer's own keys one per line,
+ * simple values first (the status before the chain), each block on a line.
+ */
+function layout(answer) {
+  if (answer === null || typeof answer !== "object" || Array.isArray(answer)) return oneLine(answer);
+  const simple = (v) => v === null || typeof v !== "object";
+  const entries = Object.entries(answer).sort(([, a], [, b]) => simple(b) - simple(a));
+  const lines = entries.map(([k, v]) => {
+    const key = `  ${JSON.stringify(k)}: `;
+    if (Array.isArray(v) && v.length) return `${key}[\n${v.map((x) => `    ${oneLine(x)}`).join(",\n")}\n  ]`;
+    return key + oneLine(v);
+  });
+  return `{\n${lines.join(",\n")}\n}`;
+}
+
 function show(request, state, head, body = "") {
   const answer = byId("answer");
   answer.dataset.state = state;
@@ -50,7 +73,7 @@ async function call(path, payload) {
     const text = await res.text();
     let body = text;
     try {
-      body = JSON.stringify(abbreviate(JSON.parse(text)), null, 2);
+      body = layout(abbreviate(JSON.parse(text)));
     } catch { /* not JSON: shown as it came */ }
     const state = res.ok ? "ok" : "error";
     show(request, state, `${request} \u2192 ${res.status} ${res.statusText}`.trim(), body);

@@ -66,9 +66,9 @@ export class Network {
     if (address.startsWith("caf://")) {
       const http = typeof httpMap[address] === "string" ? httpMap[address] : null;
       if (http && HOST_PORT.test(http)) {
-        if (peer.via !== http) this.live(peer, http, `dlt-node, native link \u00b7 HTTP ${http}`);
+        if (peer.via !== http) this.live(peer, http, `native link, HTTP ${http}`);
       } else if (!peer.via) {
-        row.role = "dlt-node, native link";
+        row.role = "native link";
         row.status = "HTTP address not known yet";
         this.grid.invalidate();
       }
@@ -113,7 +113,7 @@ export class Network {
   polled(peer) {
     this.stop(peer);
     peer.via = "poll";
-    peer.row.role = "polled through this node (no event stream)";
+    peer.row.role = "no event stream: polled";
     peer.row.status = "";
     peer.source = new PolledSource(peer.address, (kind, detail) => this.news(peer, kind, detail));
     peer.row.source = peer.source;

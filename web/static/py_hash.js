@@ -14,7 +14,7 @@ class RawNumber {
   }
 }
 
-function parseKeepingNumbers(text) {
+export function parseKeepingNumbers(text) {
   return JSON.parse(text, (key, value, context) => {
     if (typeof value !== "number") return value;
     const source = context && typeof context.source === "string" ? context.source : null;
