@@ -237,8 +237,8 @@ export class ChainGrid {
       }
       rel = row.rel;
       if (rel.probe !== null) {
-        src.request(rel.probe, rel.probe);
-        this.rows.find((r) => r.self).source.request(rel.probe, rel.probe);
+        src.request(rel.probe, rel.probe, true);
+        this.rows.find((r) => r.self).source.request(rel.probe, rel.probe, true);
       }
     }
     const stats = w.height ? `${w.height} block${w.height === 1 ? "" : "s"} \u00b7 tip ${shortHash(w.tip)}` : "no chain yet";

@@ -20,6 +20,8 @@ export class Panels {
     this.pendingTimer = null;
     this.pendingBusy = false;
     this.pendingAgain = false;
+    this.activity = [];
+    this.activityTimer = null;
     byId("self-address").textContent = location.host;
   }
 
@@ -121,14 +123,27 @@ export class Panels {
 
   // -- activity ----------------------------------------------------------------
 
+  /**
+   * A line of activity. Lines are added at most a few times a second, the
+   * newest ACTIVITY_KEPT only: a node mining hundreds of blocks a second
+   * costs the page no more than one that mines one.
+   */
   log(node, text, kind = "") {
+    this.activity.push({ time: clock(), node, text: shorten(text, 200), kind });
+    if (this.activity.length > ACTIVITY_KEPT) this.activity.splice(0, this.activity.length - ACTIVITY_KEPT);
+    if (this.activityTimer === null) this.activityTimer = setTimeout(() => this.showActivity(), 250);
+  }
+
+  showActivity() {
+    this.activityTimer = null;
     const list = byId("activity-list");
-    list.prepend(el("li", { class: `act ${kind}` },
-      el("time", { text: clock() }),
-      el("span", { class: "act-node", text: node, title: node }),
-      el("span", { class: "act-text", text })));
+    const lines = this.activity.splice(0).reverse().map((a) => el("li", { class: `act ${a.kind}` },
+      el("time", { text: a.time }),
+      el("span", { class: "act-node", text: a.node, title: a.node }),
+      el("span", { class: "act-text", text: a.text })));
+    list.prepend(...lines);
     while (list.children.length > ACTIVITY_KEPT) list.lastElementChild.remove();
-    byId("activity-empty").hidden = true;
+    byId("activity-empty").hidden = list.children.length > 0;
   }
 
   /** One event of a live node (this one or a peer) as a line of activity. */
@@ -137,7 +152,7 @@ export class Panels {
       case "block": {
         const n = Array.isArray(d.transactions) ? d.transactions.length : 0;
         const how = d.origin === "gossip" ? "received" : "mined";
-        this.log(node, `${how} block #${d.index} (${plural(n, "transaction")})`, how);
+        this.log(node, `${how} block #${count(d.index) ?? "?"} (${plural(n, "transaction")})`, how);
         break;
       }
       case "tx":

@@ -159,13 +159,13 @@ export class LiveSource extends Source {
   request(from, to) {
     const w = this.window;
     if (this.inflight >= MAX_INFLIGHT || performance.now() < this.coolUntil) return;
-    const wanted = w.missing(from, to + 1);
-    for (const i of wanted) {
-      if (this.loading.has(i)) continue;
+    const wanted = w.missing(from, to + 1).filter((i) => !this.loading.has(i));
+    // Runs of consecutive indexes, one request each.
+    for (let k = 0; k < wanted.length && this.inflight < MAX_INFLIGHT;) {
       let n = 1;
-      while (n < MAX_FETCH && wanted.includes(i + n) && !this.loading.has(i + n)) n++;
-      this.fetchBlocks(i, n);
-      if (this.inflight >= MAX_INFLIGHT) return;
+      while (n < MAX_FETCH && k + n < wanted.length && wanted[k + n] === wanted[k] + n) n++;
+      this.fetchBlocks(wanted[k], n);
+      k += n;
     }
   }
 
@@ -205,6 +205,7 @@ export class PolledSource extends Source {
     this.timer = null;
     this.stopped = true;
     this.wanted = [1, 1];
+    this.probes = [];
     this.tipKey = "";
     this.failures = 0;
     this.onVisible = () => {
@@ -225,9 +226,17 @@ export class PolledSource extends Source {
     document.removeEventListener("visibilitychange", this.onVisible);
   }
 
-  /** Remembered for the next poll: only blocks in view are kept. */
-  request(from, to) {
-    this.wanted = [from, to];
+  /**
+   * Remembered for the next poll: only blocks in view are kept, and the few
+   * a fork search asks for (probe).
+   */
+  request(from, to, probe = false) {
+    if (!probe) {
+      this.wanted = [from, to];
+    } else if (!this.probes.includes(from)) {
+      this.probes.push(from);
+      if (this.probes.length > 32) this.probes.shift();
+    }
   }
 
   schedule(ms) {
@@ -316,6 +325,10 @@ export class PolledSource extends Source {
     const [from, to] = this.wanted;
     for (let i = Math.max(1, from); i <= Math.min(n, to + 1); i++) keep(i);
     for (let i = Math.max(1, n - 30, to + 2); i <= n; i++) keep(i);
+    for (const i of this.probes) {
+      if (i >= 1 && i <= n) keep(i);
+      if (i + 1 <= n) keep(i + 1);
+    }
     w.trim((from + to) / 2);
     this.emit("chain");
   }
