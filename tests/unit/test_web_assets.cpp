@@ -41,7 +41,8 @@ std::vector<std::string> imports(std::string_view js) {
 }
 
 const std::vector<std::string> static_files = {
-  "/static/explorer.css", "/static/favicon.svg", "/static/main.js", "/static/dom.js",
+  "/static/palette.css", "/static/explorer.css", "/static/grid.css",
+  "/static/favicon.svg", "/static/main.js", "/static/dom.js",
   "/static/stream.js", "/static/block_window.js", "/static/sources.js", "/static/network.js",
   "/static/chain_grid.js", "/static/fork.js", "/static/panels.js", "/static/controls.js",
   "/static/py_hash.js", "/static/theme.js",

@@ -39,6 +39,8 @@ export class Panels {
     byId("self-height").textContent = w.height ? String(w.height) : "\u2013";
     byId("self-pending").textContent = s.pending === null ? "\u2013" : String(s.pending);
     byId("self-peers").textContent = String(s.peers.length);
+    // The tab says which node and how far, among many open tabs.
+    document.title = `${w.height ? `#${w.height} \u00b7 ` : ""}${location.host} \u00b7 dlt-node explorer`;
   }
 
   // -- pending transactions ------------------------------------------------
