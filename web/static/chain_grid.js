@@ -74,6 +74,7 @@ export class ChainGrid {
     this.colW = 224;
     this.labelW = 240;
     this.scale = 1;
+    this.fullPx = 0;
     this.follow = true;
     this.queued = false;
     this.canvasPx = 0;
@@ -165,11 +166,27 @@ export class ChainGrid {
   }
 
   goTo(index) {
-    const s = this.scroller;
-    const view = s.clientWidth - this.labelW;
+    const view = this.scroller.clientWidth - this.labelW;
     this.follow = false;
-    s.scrollLeft = Math.max(0, ((index - 1) * this.colW - view / 2 + this.colW / 2) / this.scale);
+    this.scroller.scrollLeft = this.toScroll((index - 1) * this.colW - view / 2 + this.colW / 2);
     this.invalidate();
+  }
+
+  /** Scaled canvases: the scroll position for a position on the full row, and back. */
+  toScroll(x) {
+    if (this.scale === 1) return Math.max(0, x);
+    const s = this.scroller;
+    return Math.max(0, x / this.virtualMax() * (s.scrollWidth - s.clientWidth));
+  }
+
+  fromScroll() {
+    const s = this.scroller;
+    if (this.scale === 1) return s.scrollLeft;
+    return s.scrollLeft / Math.max(1, s.scrollWidth - s.clientWidth) * this.virtualMax();
+  }
+
+  virtualMax() {
+    return Math.max(1, this.fullPx + this.colW / 3 - (this.scroller.clientWidth - this.labelW));
   }
 
   goToTip() {
@@ -192,6 +209,7 @@ export class ChainGrid {
     for (const r of this.rows) if (r.source) maxHeight = Math.max(maxHeight, r.source.window.height);
 
     const fullPx = maxHeight * this.colW;
+    this.fullPx = fullPx;
     this.scale = fullPx > MAX_CANVAS_PX ? fullPx / MAX_CANVAS_PX : 1;
     const canvasPx = Math.ceil(this.labelW + fullPx / this.scale + this.colW / 3);
     if (canvasPx !== this.canvasPx) {
@@ -202,7 +220,7 @@ export class ChainGrid {
     if (this.follow && !this.atEnd()) s.scrollLeft = s.scrollWidth;
 
     const view = Math.max(0, s.clientWidth - this.labelW);
-    const left = s.scrollLeft * this.scale;
+    const left = this.fromScroll();
     const first = Math.max(1, Math.floor(left / this.colW) + 1 - OVERSCAN);
     const last = Math.min(maxHeight, Math.ceil((left + view) / this.colW) + OVERSCAN);
     const shift = this.scale > 1 ? left - s.scrollLeft : 0;
