@@ -183,6 +183,54 @@ class Scrape(unittest.TestCase):
             prom.query('ALERTS{alertname="DltNodeDown"}'), [])
 
 
+class Exposition(unittest.TestCase):
+    """GET /metrics of a real node after traffic of every kind: promtool
+    accepts it (also its lint: names, units, help texts)."""
+
+    def test_promtool_accepts_the_node_after_traffic(self):
+        promtool = shutil.which("promtool")
+        if not promtool:
+            self.skipTest("promtool not found")
+        with harness.Node("--ephemeral") as peer, \
+                harness.Node("--ephemeral", "--peer-timeout-ms", "500",
+                             "--max-body-bytes", "4096") as node:
+            call = harness.call
+            self.assertEqual(call(node.url, "POST", "/transactions/new",
+                                  {"data": "tx"})[0], 201)
+            self.assertEqual(call(node.url, "POST", "/transactions/new",
+                                  {"no": "data"})[0], 400)
+            self.assertEqual(call(node.url, "POST", "/mine")[0], 201)
+            call(peer.url, "POST", "/mine")
+            call(peer.url, "POST", "/mine")
+            dead = "127.0.0.1:%d" % harness.free_port()
+            self.assertEqual(call(node.url, "POST", "/nodes/register",
+                                  {"nodes": [peer.address, dead,
+                                             "not an address"]})[0], 201)
+            self.assertEqual(call(node.url, "POST", "/nodes/consensus")[0],
+                             200)
+            self.assertEqual(call(node.url, "POST", "/action/evil")[0], 200)
+            self.assertEqual(call(node.url, "GET", "/no/such/route")[0], 404)
+            self.assertEqual(call(node.url, "DELETE", "/chain")[0], 405)
+            self.assertEqual(call(node.url, "POST", "/transactions/new",
+                                  {"data": "x" * 8192})[0], 413)
+            call(node.url, "HEAD", "/chain")
+
+            # A query string changes nothing.
+            with urllib.request.urlopen(node.url + "/metrics?x=%22",
+                                        timeout=10) as res:
+                self.assertEqual(res.status, 200)
+                self.assertTrue(res.headers["Content-Type"].startswith(
+                    "text/plain; version=0.0.4"))
+                text = res.read().decode()
+            out = subprocess.run([promtool, "check", "metrics"], input=text,
+                                 capture_output=True, text=True)
+            self.assertEqual((out.returncode, out.stdout + out.stderr),
+                             (0, ""), text[-3000:])
+            for family in ("dlt_chain_height", "dlt_http_requests_total",
+                           "dlt_peer_fetches_total", "process_open_fds"):
+                self.assertIn("\n# TYPE %s " % family, text)
+
+
 if __name__ == "__main__":
     if not PROMETHEUS:
         print("skipped: prometheus not found (Debian package prometheus)")
