@@ -234,10 +234,9 @@ struct registry::entry {
 registry::registry() = default;
 registry::~registry() = default;
 
-registry::entry& registry::declare(const std::string& name,
-                                   const std::string& help, kind k,
-                                   const std::vector<label>& labels,
-                                   show shown) {
+std::unique_ptr<registry::entry>
+registry::declare(const std::string& name, const std::string& help, kind k,
+                  const std::vector<label>& labels, show shown) {
   if (!valid_name(name, false))
     refuse(name, "a name is [a-zA-Z_][a-zA-Z0-9_]* (colons are for "
                  "recording rules)");
@@ -270,10 +269,6 @@ registry::entry& registry::declare(const std::string& name,
     if (cells > 10000)
       refuse(name, "more than 10000 series");
   }
-  std::lock_guard<std::mutex> guard{mutex_};
-  for (const auto& e : entries_)
-    if (e->name == name)
-      refuse(name, "declared twice");
   auto e = std::make_unique<entry>();
   e->name = name;
   e->help = help;
@@ -298,8 +293,17 @@ registry::entry& registry::declare(const std::string& name,
       t += '"';
     }
   }
+  return e;
+}
+
+void registry::publish(std::unique_ptr<entry> e) {
+  // Only complete entries (family and cells built) are published: a scrape
+  // running meanwhile sees the family whole or not at all.
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (const auto& other : entries_)
+    if (other->name == e->name)
+      refuse(e->name, "declared twice");
   entries_.push_back(std::move(e));
-  return *entries_.back();
 }
 
 namespace {
@@ -329,18 +333,22 @@ family<counter>& registry::add_counter(const std::string& name,
                                        const std::string& help,
                                        std::vector<label> labels, show shown) {
   labels = with_fallbacks(std::move(labels));
-  auto& e = declare(name, help, kind::counter, labels, shown);
-  e.counters.reset(new family<counter>(std::move(labels)));
-  return *e.counters;
+  auto e = declare(name, help, kind::counter, labels, shown);
+  auto& f = *(e->counters = std::unique_ptr<family<counter>>(
+                new family<counter>(std::move(labels))));
+  publish(std::move(e));
+  return f;
 }
 
 family<gauge>& registry::add_gauge(const std::string& name,
                                    const std::string& help,
                                    std::vector<label> labels) {
   labels = with_fallbacks(std::move(labels));
-  auto& e = declare(name, help, kind::gauge, labels, show::all);
-  e.gauges.reset(new family<gauge>(std::move(labels)));
-  return *e.gauges;
+  auto e = declare(name, help, kind::gauge, labels, show::all);
+  auto& f = *(e->gauges = std::unique_ptr<family<gauge>>(
+                new family<gauge>(std::move(labels))));
+  publish(std::move(e));
+  return f;
 }
 
 family<histogram>& registry::add_histogram(const std::string& name,
@@ -350,10 +358,12 @@ family<histogram>& registry::add_histogram(const std::string& name,
                                            show shown) {
   check_bounds(name, bounds);
   labels = with_fallbacks(std::move(labels));
-  auto& e = declare(name, help, kind::histogram, labels, shown);
-  e.bounds = std::move(bounds);
-  e.histograms.reset(new family<histogram>(std::move(labels), e.bounds));
-  return *e.histograms;
+  auto e = declare(name, help, kind::histogram, labels, shown);
+  e->bounds = std::move(bounds);
+  auto& f = *(e->histograms = std::unique_ptr<family<histogram>>(
+                new family<histogram>(std::move(labels), e->bounds)));
+  publish(std::move(e));
+  return f;
 }
 
 counter& registry::add_counter(const std::string& name,

@@ -167,8 +167,10 @@ private:
   mutable std::mutex mutex_; // declarations and rendering only
   std::vector<std::unique_ptr<entry>> entries_;
   bool process_ = false;
-  entry& declare(const std::string& name, const std::string& help, kind k,
-                 const std::vector<label>& labels, show shown);
+  std::unique_ptr<entry> declare(const std::string& name,
+                                 const std::string& help, kind k,
+                                 const std::vector<label>& labels, show shown);
+  void publish(std::unique_ptr<entry> e);
 };
 
 /// What the process_* metrics report (read from /proc/self and getrlimit).

@@ -289,3 +289,32 @@ TEST_CASE("process metrics as Prometheus' client libraries define them") {
     CHECK(lines_with(text, std::string{name} + " ").size() == 1);
   }
 }
+
+TEST_CASE("families declared while scrapes run appear whole or not at all") {
+  registry r;
+  std::atomic<bool> stop{false};
+  std::atomic<int> renders{0};
+  std::thread scraper([&] {
+    while (!stop.load()) {
+      auto text = r.render();
+      // Every histogram family shown has all its series' _count lines.
+      std::istringstream in(text);
+      for (std::string line; std::getline(in, line);)
+        if (line.rfind("# TYPE ", 0) == 0
+            && line.size() > 10
+            && line.compare(line.size() - 10, 10, " histogram") == 0) {
+          auto name = line.substr(7, line.size() - 17);
+          CHECK(lines_with(text, name + "_count{").size() == 3);
+        }
+      ++renders;
+    }
+  });
+  for (int i = 0; i < 300; ++i)
+    r.add_histogram("test_h" + std::to_string(i) + "_seconds", "H.", {1},
+                    {{"k", {"a", "b", "c"}, {}}});
+  while (renders.load() < 3)
+    std::this_thread::yield();
+  stop = true;
+  scraper.join();
+  CHECK(lines_with(r.render(), "# TYPE ").size() == 300);
+}
