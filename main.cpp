@@ -3,7 +3,9 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
+#include <optional>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -20,6 +22,9 @@
 #include "actors/spawn.hpp"
 #include "config/options.hpp"
 #include "http/edge.hpp"
+#include "http/metrics.hpp"
+#include "http/metrics_sink.hpp"
+#include "http/routes.hpp"
 #include "http/peer_client.hpp"
 #include "http/server.hpp"
 
@@ -104,6 +109,18 @@ int main(int argc, char** argv) {
   // rather than kill the process.
   std::signal(SIGXFSZ, SIG_IGN);
 
+  // Metrics: declared first, so they outlive every thread that counts.
+  dlt::metrics::registry metrics_registry;
+  std::optional<dlt::metrics::node_metrics> metrics;
+  if (opt.metrics) {
+    std::vector<std::string> routes;
+    for (const auto& r : dlt::all_routes())
+      if (std::find(routes.begin(), routes.end(), r.name) == routes.end())
+        routes.push_back(r.name);
+    metrics.emplace(dlt::metrics::declare_node_metrics(
+      metrics_registry, dlt::version_number(), routes));
+  }
+
   // Declared before the actor system so it outlives it: actors that answer
   // late post onto this context.
   // HTTP threads: one per core. Actor threads: half the cores. The actors'
@@ -150,6 +167,9 @@ int main(int argc, char** argv) {
   dlt::hub_settings hub_settings;
   hub_settings.version = dlt::version_text();
   auto hub = dlt::spawn_event_hub(sys, published, hub_settings);
+  if (metrics) // before the ledger's actors report their first state
+    caf::anon_send(hub, dlt::subscribe_atom::value,
+                   dlt::make_metrics_sink(*metrics), std::uint64_t{0}, false);
 
   // Memory and disk no longer agreeing (a failed commit, a reorg half
   // done) stops the node before anything more is acknowledged; it starts
@@ -229,6 +249,17 @@ int main(int argc, char** argv) {
   wiring.edge = edge;
   wiring.hub = actors.hub;
   wiring.chain = actors.published;
+  wiring.assets = dlt::find_web_asset;
+  if (metrics) {
+    auto& m = *metrics;
+    wiring.metrics = [&metrics_registry] { return metrics_registry.render(); };
+    wiring.on_request = [&m](const char* route, std::string_view method,
+                             unsigned status, double seconds) {
+      m.http_request(route, method, status, seconds);
+    };
+    wiring.on_connection = [&m](int n) { m.http_connections.inc(n); };
+    wiring.on_stream = [&m](int n) { m.event_streams.inc(n); };
+  }
   server->start(std::move(wiring));
 
   boost::asio::signal_set signals{ioc, SIGINT, SIGTERM};

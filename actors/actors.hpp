@@ -394,6 +394,11 @@ using chain_fetcher = std::function<void(
 /// it is acknowledged (stored). Chain events carry the chain's state after
 /// the change.
 struct node_event {
+  node_event() = default;
+  node_event(event_payload w, std::uint64_t h = 0, std::string t = {})
+    : what(std::move(w)), height(h), tip(std::move(t)) {
+  }
+
   event_payload what;
   std::uint64_t height = 0; // block_appended, chain_replaced, block_popped
   std::string tip;
@@ -417,6 +422,10 @@ class event_sink {
 public:
   virtual ~event_sink() = default;
   virtual bool offer(const event_ptr& e) = 0;
+  /// Whether it also wants every mempool change as it comes (an unnumbered
+  /// record, id 0), besides the coalesced ones: counters that must be
+  /// exact at every moment (metrics) do.
+  virtual bool wants_every_change() const { return false; }
   /// For log lines.
   virtual std::string name() const = 0;
 };

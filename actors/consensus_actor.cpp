@@ -64,7 +64,7 @@ void report(consensus_ptr self, const round_state& r, bool replaced) {
            "no answer within " + std::to_string(st.settings.peer_timeout.count())
              + " ms"};
     if (o.result != "timeout" && o.result != "unreachable"
-        && o.result != "error")
+        && o.result != "error") // it answered, whatever it said
       ++e.answered;
     e.peers.push_back(std::move(o));
   }

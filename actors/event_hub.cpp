@@ -95,6 +95,22 @@ void emit(hub_ptr self, node_event ev) {
   offer(self, e);
 }
 
+/// Offers a mempool change as it comes to the sinks that want every one.
+void offer_unnumbered(hub_ptr self, const mempool_changed& m) {
+  event_ptr rec;
+  for (const auto& sink : self->state.sinks) {
+    if (!sink->wants_every_change())
+      continue;
+    if (!rec) {
+      auto r = std::make_shared<event_record>();
+      r->time = wall_clock_seconds();
+      r->event = node_event{m};
+      rec = std::move(r);
+    }
+    sink->offer(rec); // such sinks always keep up (they count)
+  }
+}
+
 void flush_mempool(hub_ptr self) {
   auto& st = self->state;
   if (!st.mempool)
@@ -188,8 +204,10 @@ event_hub_actor::behavior_type hub_behavior(hub_ptr self,
   st.next_id = static_cast<std::uint64_t>(wall_clock_seconds() * 1000) * 1000;
   return {
     [self](node_event& ev) {
-      if (auto m = std::get_if<mempool_changed>(&ev.what))
+      if (auto m = std::get_if<mempool_changed>(&ev.what)) {
+        offer_unnumbered(self, *m);
         return coalesce(self, std::move(*m));
+      }
       flush_mempool(self);
       emit(self, std::move(ev));
     },

@@ -24,6 +24,8 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 struct peer_entry {
+  explicit peer_entry(peer_address a) : addr(std::move(a)) {}
+
   peer_address addr;
   std::uint32_t failures = 0;       // consecutive failed rounds
   clock::time_point failing_since{}; // start of the current failing streak
@@ -137,7 +139,7 @@ caf::result<register_outcome> register_peers(registry_ptr self,
         out.invalid.push_back(input); // registry full of answering peers
       } else {
         change.peers_added.push_back(addr->text);
-        st.peers.push_back(peer_entry{std::move(*addr)});
+        st.peers.emplace_back(std::move(*addr));
       }
     }
   }
@@ -215,7 +217,7 @@ registry_behavior(registry_ptr self, std::vector<std::string> stored,
   st.hub = std::move(hub);
   for (const auto& text : stored)
     if (auto addr = parse_peer_address(text); addr && !st.find(addr->text))
-      st.peers.push_back(peer_entry{std::move(*addr)});
+      st.peers.emplace_back(std::move(*addr));
   report(self); // the state subscribers start from
   return {
     [self](register_atom, const std::vector<std::string>& inputs) {

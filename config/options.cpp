@@ -168,6 +168,9 @@ const std::map<std::string, setting>& settings() {
     {"peer-failing-for-s",
      number("seconds a peer must keep failing before it is evicted [300]",
             &node_options::peer_failing_for_s, 0, 100000000)},
+    {"metrics",
+     flag("serve Prometheus metrics at GET /metrics [true]",
+          &node_options::metrics)},
     {"max-event-streams",
      number("open GET /events streams at most [256]",
             &node_options::max_event_streams, 0, 100000)},
@@ -312,6 +315,10 @@ std::string usage_text() {
   os << "  --help                        print this text\n"
         "  --version                     print the version\n";
   return os.str();
+}
+
+std::string version_number() {
+  return DLT_NODE_VERSION;
 }
 
 std::string version_text() {

@@ -60,6 +60,8 @@ struct node_options {
   std::uint64_t max_peers = 1024;
   std::uint64_t peer_max_failures = 10;
   std::uint64_t peer_failing_for_s = 300;
+  /// Serve GET /metrics (Prometheus).
+  bool metrics = true;
   /// Open GET /events streams.
   std::uint64_t max_event_streams = 256;
   /// Origins (besides the node's own) whose browser pages may POST.
@@ -85,5 +87,8 @@ std::string usage_text();
 
 /// "dlt-node <version>".
 std::string version_text();
+
+/// "<version>" alone (metrics' build info).
+std::string version_number();
 
 } // namespace dlt

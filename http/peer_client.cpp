@@ -118,7 +118,7 @@ private:
   void on_response() {
     auto& res = parser_->get();
     if (res.result() != http::status::ok)
-      return finish("invalid", "answered HTTP " + std::to_string(res.result_int()));
+      return finish("http_error", "answered HTTP " + std::to_string(res.result_int()));
     if (res.body().size() > max_bytes_)
       return too_large();
     finish("ok", std::move(res.body()));

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "http/edge.hpp"
+#include "http/web_assets.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -41,11 +42,7 @@ struct http_limits {
 };
 
 /// A file of the explorer page as the transport serves it.
-struct static_asset {
-  std::string_view content_type;
-  std::string_view body;
-  std::string_view etag;
-};
+using static_asset = web_asset;
 
 /// What the transport serves besides the edge actor's routes.
 struct server_wiring {

@@ -105,8 +105,10 @@ class HostileInput(unittest.TestCase):
                 self.assertError(*call(self.url, "POST", path, b"{oops"), 400)
 
     def test_unknown_routes_and_wrong_methods(self):
-        for method, path in [("GET", "/"), ("GET", "/chain/"), ("POST", "/chains"),
-                             ("GET", "/../../etc/passwd"), ("GET", "/" + "a" * 3000)]:
+        for method, path in [("GET", "/static/nope.js"), ("GET", "/chain/"),
+                             ("POST", "/chains"), ("GET", "/../../etc/passwd"),
+                             ("GET", "/static/../../etc/passwd"),
+                             ("GET", "/static/%2e%2e/x"), ("GET", "/" + "a" * 3000)]:
             with self.subTest(path=path[:30]):
                 self.assertError(*call(self.url, method, path), 404)
         for method, path in [("POST", "/chain"), ("DELETE", "/chain"), ("GET", "/mine"),

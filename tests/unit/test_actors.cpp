@@ -40,9 +40,9 @@ struct node_fixture {
                         std::function<void(dlt::fetch_result)> done) {
       auto& peer = peers.at(p.text);
       if (peer.mode == fake_peer::answer)
-        done({true, peer.body});
+        done({true, peer.body, "ok"});
       else if (peer.mode == fake_peer::fail)
-        done({false, "connection refused"});
+        done({false, "connection refused", "unreachable"});
       else {
         std::lock_guard<std::mutex> guard{hung_mutex};
         hung.push_back(std::move(done)); // never answered
@@ -209,7 +209,7 @@ TEST_CASE("a peer that never answers costs a round no more than the deadline") {
   // The late answer of the hung peer is ignored.
   std::lock_guard<std::mutex> guard{f.hung_mutex};
   for (auto& done : f.hung)
-    done({true, chain_body(50, 9.0)});
+    done({true, chain_body(50, 9.0), "ok"});
   CHECK(f.ask<std::uint64_t>(f.actors.chain, dlt::height_atom::value) == 3);
 }
 

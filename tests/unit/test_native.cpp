@@ -21,7 +21,7 @@ TEST_CASE("native sync pages through a fork longer than one batch") {
   // b must keep asking until it holds a's whole chain.
   auto silent = [](const dlt::peer_address&, std::chrono::milliseconds,
                    std::function<void(dlt::fetch_result)> done) {
-    done({false, "no HTTP here"});
+    done({false, "no HTTP here", "unreachable"});
   };
   caf::actor_system_config cfg_a;
   dlt::configure_native(cfg_a);
