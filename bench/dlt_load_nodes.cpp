@@ -208,9 +208,10 @@ bool start_nodes(const spawn_options& opt, std::vector<spawned_node>& out,
                     : "closed its output without listening";
     }
     why = "node " + std::to_string(i) + " of " + std::to_string(opt.count)
-          + " (" + opt.binary + ") did not start: " + what
-          + "; the end of its log " + n.log_path + ":\n"
-          + tail_of(n.log_path, 8);
+          + " (" + opt.binary + ") did not start: " + what + "; its log ("
+          + (opt.log_dir.empty() ? std::string{"kept with --node-logs DIR"}
+                                 : n.log_path)
+          + ") ends:\n" + tail_of(n.log_path, 8);
   }
   if (!why.empty()) {
     stop_nodes();

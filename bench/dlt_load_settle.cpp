@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -153,6 +154,17 @@ bool read_status(const std::string& body, node_view& v) {
   return true;
 }
 
+/// Adds the time from its construction to its end to a counter.
+struct timer {
+  std::atomic<std::uint64_t>& total;
+  clock_type::time_point start = clock_type::now();
+  ~timer() {
+    total += std::chrono::duration_cast<std::chrono::microseconds>(
+               clock_type::now() - start)
+               .count();
+  }
+};
+
 /// The nodes, one keep-alive connection each, and what each last said.
 class network {
 public:
@@ -208,6 +220,7 @@ public:
     ++consensus_calls;
     std::string body, error;
     unsigned st;
+    timer t{consensus_us};
     {
       std::lock_guard<std::mutex> guard{locks_[i]};
       st = clients_[i]->request(verb::post, "/nodes/consensus", "{}", &body,
@@ -231,6 +244,7 @@ public:
     mined m;
     std::string body;
     unsigned st;
+    timer t{mine_us};
     {
       std::lock_guard<std::mutex> guard{locks_[i]};
       st = clients_[i]->request(verb::post, "/mine", "{}", &body, timeout, true);
@@ -274,6 +288,17 @@ public:
            == 201;
   }
 
+  /// Whether every node answered GET /status so far (checking them all is
+  /// cheap then).
+  bool all_have_status() const {
+    for (std::size_t i = 0; i < size(); ++i) {
+      std::lock_guard<std::mutex> guard{locks_[i]};
+      if (!has_status_[i])
+        return false;
+    }
+    return true;
+  }
+
   node_view view(std::size_t i) const {
     std::lock_guard<std::mutex> guard{views_mutex_};
     return views_[i];
@@ -286,6 +311,8 @@ public:
 
   std::atomic<std::uint64_t> probes{0}, mines{0}, consensus_calls{0},
     transactions{0};
+  /// Microseconds spent in mines and consensus calls (summed over threads).
+  std::atomic<std::uint64_t> mine_us{0}, consensus_us{0};
 
 private:
   void store(std::size_t i, node_view v) {
@@ -296,7 +323,7 @@ private:
   std::vector<std::unique_ptr<http_client>> clients_;
   mutable std::mutex views_mutex_;
   std::vector<node_view> views_;
-  std::vector<std::mutex> locks_;  // one request at a time per connection
+  mutable std::vector<std::mutex> locks_; // one request at a time each
   std::vector<char> has_status_;   // guarded by locks_[i]
 };
 
@@ -360,44 +387,19 @@ standing stand(const std::vector<node_view>& views,
   return s;
 }
 
-/// Prints a progress line every second from what the nodes last said.
-class progress {
+/// Calls `tick` once a second (from its own thread) until stopped.
+class every_second {
 public:
-  progress(const network& net, const std::atomic<int>& round,
-           clock_type::time_point started, bool tty)
-    : thread_([this, &net, &round, started, tty] {
+  every_second(clock_type::time_point started, std::function<void(int)> tick)
+    : thread_([this, started, tick = std::move(tick)] {
         std::unique_lock<std::mutex> lock{mutex_};
         for (int second = 1;; ++second) {
           if (cv_.wait_until(lock, started + std::chrono::seconds(second),
                              [this] { return done_; }))
             break;
-          auto views = net.snapshot();
-          auto s = stand(views);
-          std::size_t behind = 0, pending_nodes = 0, unknown = 0;
-          std::int64_t pending = 0;
-          for (const auto& v : views) {
-            if (!v.reachable)
-              continue;
-            behind += v.tip != s.tip;
-            if (v.pending > 0) {
-              ++pending_nodes;
-              pending += v.pending;
-            } else if (v.pending < 0) {
-              ++unknown;
-            }
-          }
-          std::ostringstream line;
-          line << "  settling t=" << second << "s  round " << round.load()
-               << "  tips " << s.distinct << "  heights " << s.lowest << ".."
-               << s.height << "  behind " << behind << "  pending " << pending
-               << " tx on " << pending_nodes << " node(s)";
-          if (unknown)
-            line << " (" << unknown << " unknown)";
-          if (s.reachable < views.size())
-            line << "  unreachable " << views.size() - s.reachable;
-          std::cout << (tty ? "\r" : "") << line.str() << (tty ? "   " : "\n")
-                    << std::flush;
-          printed_ = true;
+          lock.unlock();
+          tick(second);
+          lock.lock();
         }
       }) {
   }
@@ -412,11 +414,7 @@ public:
       thread_.join();
   }
 
-  bool printed() const {
-    return printed_;
-  }
-
-  ~progress() {
+  ~every_second() {
     stop();
   }
 
@@ -424,23 +422,56 @@ private:
   std::mutex mutex_;
   std::condition_variable cv_;
   bool done_ = false;
-  std::atomic<bool> printed_{false};
   std::thread thread_;
 };
 
+/// The progress line: how the nodes stand.
+std::string progress_line(int second, int round,
+                          const std::vector<node_view>& views,
+                          std::size_t mined, std::size_t pass) {
+  auto s = stand(views);
+  std::size_t behind = 0, pending_nodes = 0, unknown = 0;
+  std::int64_t pending = 0;
+  for (const auto& v : views) {
+    if (!v.reachable)
+      continue;
+    behind += v.tip != s.tip;
+    if (v.pending > 0) {
+      ++pending_nodes;
+      pending += v.pending;
+    } else if (v.pending < 0) {
+      ++unknown;
+    }
+  }
+  std::ostringstream line;
+  line << "  settling t=" << second << "s  round " << round << "  tips "
+       << s.distinct << "  heights " << s.lowest << ".." << s.height
+       << "  behind " << behind << "  pending " << pending << " tx on "
+       << pending_nodes << " node(s)";
+  if (unknown)
+    line << " (" << unknown << " unknown)";
+  if (s.reachable < views.size())
+    line << "  unreachable " << views.size() - s.reachable;
+  if (pass)
+    line << "  mining: " << mined << " of " << pass << " nodes";
+  return line.str();
+}
+
+/// Which nodes keep the network from being settled, and how. `unconfirmed`:
+/// nodes without GET /status that a mine has not yet found empty.
 std::string verdict(const network& net, const std::vector<node_view>& views,
-                    double timeout, int rounds) {
+                    const std::vector<char>& unconfirmed, double timeout,
+                    int rounds) {
   auto s = stand(views);
   std::ostringstream out;
   out << "the nodes did not settle within " << timeout << " s (" << rounds
       << " rounds). ";
-  if (s.reachable == 0) {
+  if (s.reachable == 0)
     out << "No node answered.\n";
-  } else {
+  else
     out << "The longest chain, height " << s.height << ", tip "
         << short_hash(s.tip) << ", is held by " << s.holders << " of "
         << views.size() << " nodes. These disagree:\n";
-  }
   std::size_t listed = 0, more = 0;
   for (std::size_t i = 0; i < views.size(); ++i) {
     const auto& v = views[i];
@@ -453,6 +484,9 @@ std::string verdict(const network& net, const std::vector<node_view>& views,
       why = "another chain of the same length";
     else if (v.pending > 0)
       why = std::to_string(v.pending) + " transaction(s) pending";
+    else if (v.pending < 0 && unconfirmed[i])
+      why = "may have transactions pending: it has no GET /status, and no "
+            "mine has found it empty yet";
     if (why.empty())
       continue;
     if (listed == 30) {
@@ -467,6 +501,8 @@ std::string verdict(const network& net, const std::vector<node_view>& views,
   }
   if (more)
     out << "  ... and " << more << " more\n";
+  if (listed == 0 && s.reachable > 0)
+    out << "  none any more: they agreed just after the deadline\n";
   return out.str();
 }
 
@@ -478,19 +514,38 @@ settle_report settle(const settle_options& opt) {
   const auto started = clock_type::now();
   const auto deadline = started + opt.timeout;
   std::atomic<int> round{0};
-  progress ticker(net, round, started, opt.tty);
+  std::atomic<std::size_t> mined_in_pass{0}, pass_size{0};
+  // With gossip, a block usually reaches a node within this; consensus
+  // only after it (a consensus asks every peer).
+  const auto gossip_wait = ms(1000);
+  std::atomic<bool> printed{false};
+  every_second ticker(started, [&](int second) {
+    // Fresh views when that is cheap; else what the nodes last said.
+    if (net.all_have_status())
+      parallel_for(n, opt.width, [&](std::size_t i) {
+        net.probe(i, std::chrono::seconds(5));
+      });
+    auto line = progress_line(second, round.load(), net.snapshot(),
+                              mined_in_pass.load(), pass_size.load());
+    std::cout << (opt.tty ? "\r" : "") << line << (opt.tty ? "   " : "\n")
+              << std::flush;
+    printed = true;
+  });
 
   // Every request ends by the deadline (a moment after, at worst).
   auto budget = [&](ms cap) {
     auto left = std::chrono::duration_cast<ms>(deadline - clock_type::now());
     return std::clamp(left, ms(100), cap);
   };
+  std::atomic<std::uint64_t> waited_us{0}, probe_all_us{0};
   auto probe_all = [&](ms cap) {
+    timer t{probe_all_us};
     parallel_for(n, opt.width, [&](std::size_t i) { net.probe(i, budget(cap)); });
   };
   auto consensus_on = [&](const std::vector<std::size_t>& which) {
     parallel_for(which.size(), opt.consensus_width, [&](std::size_t k) {
-      net.consensus(which[k], budget(std::chrono::seconds(30)));
+      if (clock_type::now() < deadline)
+        net.consensus(which[k], budget(std::chrono::seconds(30)));
     });
   };
   std::size_t tie_breaks = 0;
@@ -505,23 +560,36 @@ settle_report settle(const settle_options& opt) {
     auto m = net.mine(holder, budget(std::chrono::seconds(30)));
     return m.block ? m.hash : std::string{};
   };
-  // Brings node q to tip t: gossip first, if any, then consensus.
-  auto bring_to = [&](std::size_t q, const std::string& t) {
-    auto v = net.probe(q, budget(std::chrono::seconds(10)));
-    if (v.tip == t)
-      return true;
-    if (!v.reachable)
-      return false;
-    if (opt.gossip) {
-      auto until = std::min(deadline, clock_type::now() + ms(300));
-      while (clock_type::now() < until) {
-        std::this_thread::sleep_for(ms(2));
-        if (net.probe(q, budget(std::chrono::seconds(10))).tip == t)
-          return true;
-      }
+  // The next node to mine on tip t, as an index into `rest`, or none. When
+  // t is a block just mined and gossip carries it, the first of the next
+  // few queued nodes it has reached (it reaches them in no particular
+  // order); when it reaches none of them in time, or else, the first one
+  // after consensus.
+  constexpr auto none = static_cast<std::size_t>(-1);
+  auto next_miner = [&](const std::vector<std::size_t>& rest,
+                        const std::string& t, bool spreading) -> std::size_t {
+    timer w{waited_us};
+    spreading = spreading && opt.gossip;
+    auto m = std::min<std::size_t>(rest.size(), spreading ? 8 : 1);
+    std::vector<char> at(m, 0);
+    auto until = std::min(deadline, clock_type::now() + gossip_wait);
+    auto pause = ms(1); // doubling up to 16 ms: the nodes are busy enough
+    for (;;) {
+      parallel_for(m, m, [&](std::size_t j) {
+        at[j] = net.probe(rest[j], budget(std::chrono::seconds(10))).tip == t;
+      });
+      for (std::size_t j = 0; j < m; ++j)
+        if (at[j])
+          return j;
+      if (!spreading || clock_type::now() >= until)
+        break;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, ms(16));
     }
-    net.consensus(q, budget(std::chrono::seconds(30)));
-    return net.view(q).tip == t;
+    if (!net.view(rest[0]).reachable)
+      return none;
+    net.consensus(rest[0], budget(std::chrono::seconds(30)));
+    return net.view(rest[0]).tip == t ? 0 : none;
   };
 
   // Without GET /status: the tip at which a mine found nothing pending.
@@ -571,18 +639,26 @@ settle_report settle(const settle_options& opt) {
         return views[i].tip == s.tip;
       });
       std::string tip = s.tip;
+      bool spreading = false; // tip is a block we just mined
       if (views[queue.front()].tip != s.tip && s.tips_at_top > 1) {
         tip = break_tie(s.holder);
         if (tip.empty())
           continue;
+        spreading = true;
       }
-      for (auto q : queue) {
-        if (clock_type::now() >= deadline)
-          break;
-        if (!bring_to(q, tip))
-          continue; // left for the next round
+      mined_in_pass = 0;
+      pass_size = queue.size();
+      for (auto rest = queue; !rest.empty() && clock_type::now() < deadline;) {
+        auto k = next_miner(rest, tip, spreading);
+        if (k == none) { // left for the next round
+          rest.erase(rest.begin());
+          continue;
+        }
+        auto q = rest[k];
+        rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(k));
+        ++mined_in_pass;
         auto pending = net.view(q).pending;
-        for (int k = 0; k < 1000; ++k) {
+        for (int j = 0; j < 1000; ++j) {
           auto m = net.mine(q, budget(std::chrono::seconds(30)));
           if (!m.ok)
             break;
@@ -593,11 +669,13 @@ settle_report settle(const settle_options& opt) {
           if (m.previous_hash != tip)
             break; // q left the tip meanwhile: a fork the next round sees
           tip = m.hash;
+          spreading = true;
           if (pending >= 0
               && (pending -= static_cast<std::int64_t>(m.transactions)) <= 0)
             break;
         }
       }
+      pass_size = 0;
       continue;
     }
 
@@ -626,7 +704,7 @@ settle_report settle(const settle_options& opt) {
       if (behind_of[i] != s.tip) {
         behind_of[i] = s.tip;
         behind_since[i] = now;
-      } else if (now - behind_since[i] >= ms(250)) {
+      } else if (now - behind_since[i] >= gossip_wait) {
         stale.push_back(i);
         behind_of[i].clear();
       }
@@ -638,7 +716,7 @@ settle_report settle(const settle_options& opt) {
   }
 
   ticker.stop();
-  if (opt.tty && ticker.printed())
+  if (opt.tty && printed)
     std::cout << "\n";
   settle_report out;
   out.ok = ok;
@@ -647,12 +725,20 @@ settle_report settle(const settle_options& opt) {
   std::ostringstream costs;
   costs << net.probes.load() << " state requests (GET /status or /chain), " << net.mines.load()
         << " mines, " << net.consensus_calls.load() << " consensus calls, "
-        << tie_breaks << " tie-break block(s)";
+        << tie_breaks << " tie-break block(s); "
+        << "time in mines " << net.mine_us.load() / 1000 << " ms, bringing a "
+        << "node to the tip before it mines " << waited_us.load() / 1000
+        << " ms (consensus calls " << net.consensus_us.load() / 1000
+        << " ms), checking every node " << probe_all_us.load() / 1000 << " ms";
   out.costs = costs.str();
   if (!ok) {
     // Fresh views for the verdict, even if the deadline has passed.
     parallel_for(n, opt.width, [&](std::size_t i) { net.probe(i, ms(5000)); });
-    out.verdict = verdict(net, net.snapshot(),
+    auto views = net.snapshot();
+    std::vector<char> unconfirmed(n, 0);
+    for (std::size_t i = 0; i < n; ++i)
+      unconfirmed[i] = views[i].pending < 0 && confirmed_at[i] != views[i].tip;
+    out.verdict = verdict(net, views, unconfirmed,
                           std::chrono::duration<double>(opt.timeout).count(),
                           out.rounds);
   }
