@@ -61,6 +61,7 @@ struct options {
   bool ephemeral = false;
   bool native = false;
   int settle_timeout = 120;
+  bool verbose = false;
   std::string node_logs;
 };
 
@@ -69,7 +70,7 @@ const char* usage =
   "                [--duration SECONDS] [--clients N]\n"
   "                [--mix tx=90,mine=8,consensus=2] [--no-verify]\n"
   "                [--settle-timeout SECONDS] [--ephemeral] [--native]\n"
-  "                [--node-logs DIR]\n"
+  "                [--node-logs DIR] [--verbose]\n"
   "  --spawn N        start N dlt-node processes (with --requeue-orphans),\n"
   "                   each storing its ledger in a temporary directory\n"
   "  --ephemeral      spawned nodes keep everything in memory instead\n"
@@ -84,6 +85,7 @@ const char* usage =
   "  --mix SPEC       relative weights of tx, mine and consensus [90,8,2]\n"
   "  --settle-timeout S  give up settling after S seconds, naming the nodes\n"
   "                   that disagree (exit 1) [120]\n"
+  "  --verbose, -v    say what each settle round found and did\n"
   "  --no-verify      skip settling and verification\n";
 
 [[noreturn]] void die(const std::string& why) {
@@ -151,6 +153,8 @@ options parse(int argc, char** argv) {
             die("bad --mix entry '" + item + "'");
           o.mix[op] = std::stoi(item.substr(eq + 1));
         }
+      } else if (key == "--verbose" || key == "-v") {
+        o.verbose = true;
       } else if (key == "--no-verify") {
         o.verify = false;
       } else if (key == "--ephemeral") {
@@ -390,6 +394,7 @@ int main(int argc, char** argv) {
   so.gossip = opt.native;
   so.timeout = std::chrono::seconds(opt.settle_timeout);
   so.tty = tty;
+  so.verbose = opt.verbose;
   auto settled = settle(so);
   if (!settled.ok) {
     std::cout << "FAILED: " << settled.verdict << "settling asked: "

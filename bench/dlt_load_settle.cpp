@@ -169,9 +169,12 @@ struct timer {
 class network {
 public:
   explicit network(const std::vector<std::string>& nodes)
-    : views_(nodes.size()), locks_(nodes.size()), has_status_(nodes.size(), 1) {
-    for (const auto& n : nodes)
+    : views_(nodes.size()), locks_(nodes.size()),
+      has_status_(new std::atomic<bool>[nodes.size()]) {
+    for (const auto& n : nodes) {
+      has_status_[clients_.size()] = true;
       clients_.push_back(std::make_unique<http_client>(n));
+    }
   }
 
   std::size_t size() const {
@@ -183,11 +186,24 @@ public:
   }
 
   node_view probe(std::size_t i, ms timeout) {
+    std::unique_lock<std::mutex> lock{locks_[i]};
+    return probe_locked(i, timeout, lock);
+  }
+
+  /// A probe unless node i's connection is busy (the progress line must
+  /// not wait for a consensus call); then its last view stays.
+  void probe_if_idle(std::size_t i, ms timeout) {
+    std::unique_lock<std::mutex> lock{locks_[i], std::try_to_lock};
+    if (lock)
+      probe_locked(i, timeout, lock);
+  }
+
+  node_view probe_locked(std::size_t i, ms timeout,
+                         std::unique_lock<std::mutex>& lock) {
     ++probes;
     node_view v;
     std::string body, error;
     {
-      std::lock_guard<std::mutex> guard{locks_[i]};
       auto& c = *clients_[i];
       if (has_status_[i]) {
         auto st = c.request(verb::get, "/status", "", &body, timeout, true, &error);
@@ -196,7 +212,7 @@ public:
         else if (st == 0)
           v.error = "unreachable: " + error;
         else
-          has_status_[i] = 0; // an older node, or another implementation
+          has_status_[i] = false; // an older node, or another implementation
       }
       if (!v.reachable && v.error.empty()) {
         auto st = c.request(verb::get, "/chain", "", &body, timeout, true, &error);
@@ -211,6 +227,7 @@ public:
           v.reachable = tip_from_scan(*scan, v);
       }
     }
+    lock.unlock();
     store(i, v);
     return v;
   }
@@ -279,6 +296,27 @@ public:
     return m;
   }
 
+  /// The hash of every block of node i's chain, in order; empty on failure.
+  std::vector<std::string> block_hashes(std::size_t i, ms timeout) {
+    ++chains;
+    std::string body;
+    unsigned st;
+    {
+      std::lock_guard<std::mutex> guard{locks_[i]};
+      st = clients_[i]->request(verb::get, "/chain", "", &body, timeout, true);
+    }
+    std::vector<std::string> out;
+    auto doc = st == 200 ? dlt::parse_json(body)
+                         : dlt::result<dlt::json>{dlt::failure{""}};
+    if (!doc || !doc->is_object() || !doc->contains("chain"))
+      return out;
+    auto c = dlt::chain_from_json((*doc)["chain"]);
+    if (c)
+      for (const auto& b : *c)
+        out.push_back(b.hash);
+    return out;
+  }
+
   bool post_transaction(std::size_t i, const std::string& data, ms timeout) {
     ++transactions;
     std::lock_guard<std::mutex> guard{locks_[i]};
@@ -291,11 +329,9 @@ public:
   /// Whether every node answered GET /status so far (checking them all is
   /// cheap then).
   bool all_have_status() const {
-    for (std::size_t i = 0; i < size(); ++i) {
-      std::lock_guard<std::mutex> guard{locks_[i]};
+    for (std::size_t i = 0; i < size(); ++i)
       if (!has_status_[i])
         return false;
-    }
     return true;
   }
 
@@ -310,7 +346,7 @@ public:
   }
 
   std::atomic<std::uint64_t> probes{0}, mines{0}, consensus_calls{0},
-    transactions{0};
+    transactions{0}, chains{0};
   /// Microseconds spent in mines and consensus calls (summed over threads).
   std::atomic<std::uint64_t> mine_us{0}, consensus_us{0};
 
@@ -324,7 +360,7 @@ private:
   mutable std::mutex views_mutex_;
   std::vector<node_view> views_;
   mutable std::vector<std::mutex> locks_; // one request at a time each
-  std::vector<char> has_status_;   // guarded by locks_[i]
+  std::unique_ptr<std::atomic<bool>[]> has_status_; // GET /status works
 };
 
 /// The tip every node should end on, and how the nodes stand against it.
@@ -520,12 +556,14 @@ settle_report settle(const settle_options& opt) {
   const auto gossip_wait = ms(1000);
   std::atomic<bool> printed{false};
   every_second ticker(started, [&](int second) {
-    // Fresh views when that is cheap; else what the nodes last said.
-    if (net.all_have_status())
+    // Fresh views: every second when that is cheap (GET /status), else
+    // (whole chains) every fifth second.
+    if (net.all_have_status() || second % 5 == 0)
       parallel_for(n, opt.width, [&](std::size_t i) {
-        net.probe(i, std::chrono::seconds(5));
+        net.probe_if_idle(i, std::chrono::seconds(2));
       });
-    auto line = progress_line(second, round.load(), net.snapshot(),
+    auto line = progress_line(static_cast<int>(seconds_since(started)),
+                              round.load(), net.snapshot(),
                               mined_in_pass.load(), pass_size.load());
     std::cout << (opt.tty ? "\r" : "") << line << (opt.tty ? "   " : "\n")
               << std::flush;
@@ -599,6 +637,17 @@ settle_report settle(const settle_options& opt) {
   std::vector<clock_type::time_point> behind_since(n);
   bool ok = false;
 
+  auto note = [&](const std::string& what) {
+    if (!opt.verbose)
+      return;
+    std::ostringstream line;
+    line.setf(std::ios::fixed);
+    line.precision(2);
+    line << "  [" << seconds_since(started) << " s] round " << round.load()
+         << ": " << what << "\n";
+    std::cout << line.str() << std::flush;
+  };
+
   while (clock_type::now() < deadline) {
     ++round;
     probe_all(std::chrono::seconds(10));
@@ -621,6 +670,26 @@ settle_report settle(const settle_options& opt) {
     for (std::size_t i = 0; i < n; ++i)
       if (views[i].reachable && views[i].tip != s.tip)
         behind.push_back(i);
+    // Nodes on another branch give their own blocks' transactions back to
+    // their mempool once they adopt the chosen chain (--requeue-orphans):
+    // they join this pass (brought to the tip, then mine what came back)
+    // rather than need a pass of their own after the next consensus.
+    if (!behind.empty()) {
+      auto hashes = net.block_hashes(s.holder, budget(std::chrono::seconds(30)));
+      for (auto i : behind) {
+        auto h = views[i].height;
+        bool on_chain = h >= 1 && h <= hashes.size() && hashes[h - 1] == views[i].tip;
+        if (!on_chain && !queued[i] && !hashes.empty()) {
+          queued[i] = 1;
+          queue.push_back(i);
+        }
+      }
+    }
+    note(std::to_string(s.distinct) + " tip(s), " + std::to_string(s.tips_at_top)
+         + " at the top (height " + std::to_string(s.height) + "), "
+         + std::to_string(behind.size()) + " behind, "
+         + std::to_string(queue.size()) + " to mine"
+         + (unreachable ? ", some unreachable" : ""));
     if (queue.empty() && behind.empty()) {
       if (!unreachable) {
         ok = true;
@@ -658,7 +727,7 @@ settle_report settle(const settle_options& opt) {
         rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(k));
         ++mined_in_pass;
         auto pending = net.view(q).pending;
-        for (int j = 0; j < 1000; ++j) {
+        for (int j = 0; j < 1000 && pending != 0; ++j) {
           auto m = net.mine(q, budget(std::chrono::seconds(30)));
           if (!m.ok)
             break;
@@ -676,6 +745,8 @@ settle_report settle(const settle_options& opt) {
         }
       }
       pass_size = 0;
+      note("mined on " + std::to_string(mined_in_pass.load()) + " of "
+           + std::to_string(queue.size()) + " nodes");
       continue;
     }
 
@@ -689,11 +760,13 @@ settle_report settle(const settle_options& opt) {
             others.push_back(i);
         consensus_on(others);
       }
+      note("broke a tie with one block on " + net.address(s.holder));
       continue;
     }
 
     if (!opt.gossip) {
       consensus_on(behind); // nothing else brings them the blocks
+      note("consensus on the " + std::to_string(behind.size()) + " nodes behind");
       continue;
     }
     // With gossip a block is usually on its way: consensus only on nodes
@@ -709,9 +782,11 @@ settle_report settle(const settle_options& opt) {
         behind_of[i].clear();
       }
     }
-    if (!stale.empty())
+    if (!stale.empty()) {
       consensus_on(stale);
-    else
+      note("consensus on " + std::to_string(stale.size())
+           + " nodes the last block did not reach");
+    } else
       std::this_thread::sleep_for(ms(20));
   }
 
@@ -725,7 +800,8 @@ settle_report settle(const settle_options& opt) {
   std::ostringstream costs;
   costs << net.probes.load() << " state requests (GET /status or /chain), " << net.mines.load()
         << " mines, " << net.consensus_calls.load() << " consensus calls, "
-        << tie_breaks << " tie-break block(s); "
+        << tie_breaks << " tie-break block(s), " << net.chains.load()
+        << " chains read to find forked nodes; "
         << "time in mines " << net.mine_us.load() / 1000 << " ms, bringing a "
         << "node to the tip before it mines " << waited_us.load() / 1000
         << " ms (consensus calls " << net.consensus_us.load() / 1000

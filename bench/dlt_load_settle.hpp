@@ -25,6 +25,8 @@ struct settle_options {
   std::size_t width = 16;
   std::size_t consensus_width = 4;
   bool tty = false;
+  /// One line per round: what the nodes said and what settling did.
+  bool verbose = false;
 };
 
 struct settle_report {
