@@ -190,16 +190,26 @@ public:
     return probe_locked(i, timeout, lock);
   }
 
+  /// A probe whose failure leaves the last view (a node slow to answer
+  /// one poll is not reported unreachable for it).
+  node_view poll(std::size_t i, ms timeout) {
+    std::unique_lock<std::mutex> lock{locks_[i]};
+    return probe_locked(i, timeout, lock, false);
+  }
+
   /// A probe unless node i's connection is busy (the progress line must
   /// not wait for a consensus call); then its last view stays.
   void probe_if_idle(std::size_t i, ms timeout) {
     std::unique_lock<std::mutex> lock{locks_[i], std::try_to_lock};
     if (lock)
-      probe_locked(i, timeout, lock);
+      probe_locked(i, timeout, lock, false);
   }
 
+  /// `keep_failures`: a failed probe replaces the last view (a node that
+  /// does not answer is reported so); else only answers do.
   node_view probe_locked(std::size_t i, ms timeout,
-                         std::unique_lock<std::mutex>& lock) {
+                         std::unique_lock<std::mutex>& lock,
+                         bool keep_failures = true) {
     ++probes;
     node_view v;
     std::string body, error;
@@ -228,7 +238,8 @@ public:
       }
     }
     lock.unlock();
-    store(i, v);
+    if (v.reachable || keep_failures)
+      store(i, v);
     return v;
   }
 
@@ -436,6 +447,8 @@ public:
           lock.unlock();
           tick(second);
           lock.lock();
+          // A slow tick skips the seconds it took rather than catch up.
+          second = std::max(second, static_cast<int>(seconds_since(started)));
         }
       }) {
   }
@@ -466,12 +479,13 @@ std::string progress_line(int second, int round,
                           const std::vector<node_view>& views,
                           std::size_t mined, std::size_t pass) {
   auto s = stand(views);
-  std::size_t behind = 0, pending_nodes = 0, unknown = 0;
+  std::size_t behind = 0, far = 0, pending_nodes = 0, unknown = 0;
   std::int64_t pending = 0;
   for (const auto& v : views) {
     if (!v.reachable)
       continue;
     behind += v.tip != s.tip;
+    far += v.height + 1 < s.height;
     if (v.pending > 0) {
       ++pending_nodes;
       pending += v.pending;
@@ -482,7 +496,8 @@ std::string progress_line(int second, int round,
   std::ostringstream line;
   line << "  settling t=" << second << "s  round " << round << "  tips "
        << s.distinct << "  heights " << s.lowest << ".." << s.height
-       << "  behind " << behind << "  pending " << pending << " tx on "
+       << "  behind " << behind << " (" << far << " by more than a block)"
+       << "  pending " << pending << " tx on "
        << pending_nodes << " node(s)";
   if (unknown)
     line << " (" << unknown << " unknown)";
@@ -558,9 +573,13 @@ settle_report settle(const settle_options& opt) {
   every_second ticker(started, [&](int second) {
     // Fresh views: every second when that is cheap (GET /status), else
     // (whole chains) every fifth second.
+    // Within most of a second, so that lines keep coming while nodes are
+    // slow to answer.
+    auto until = clock_type::now() + ms(800);
     if (net.all_have_status() || second % 5 == 0)
       parallel_for(n, opt.width, [&](std::size_t i) {
-        net.probe_if_idle(i, std::chrono::seconds(2));
+        if (clock_type::now() < until)
+          net.probe_if_idle(i, ms(500));
       });
     auto line = progress_line(static_cast<int>(seconds_since(started)),
                               round.load(), net.snapshot(),
@@ -613,8 +632,9 @@ settle_report settle(const settle_options& opt) {
     auto until = std::min(deadline, clock_type::now() + gossip_wait);
     auto pause = ms(1); // doubling up to 16 ms: the nodes are busy enough
     for (;;) {
+      // A candidate slow to answer is passed over, not waited for.
       parallel_for(m, m, [&](std::size_t j) {
-        at[j] = net.probe(rest[j], budget(std::chrono::seconds(10))).tip == t;
+        at[j] = net.poll(rest[j], budget(std::chrono::seconds(1))).tip == t;
       });
       for (std::size_t j = 0; j < m; ++j)
         if (at[j])
