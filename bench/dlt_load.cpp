@@ -40,6 +40,7 @@
 #include "bench/dlt_load_net.hpp"
 #include "bench/dlt_load_nodes.hpp"
 #include "bench/dlt_load_settle.hpp"
+#include "bench/dlt_load_verify.hpp"
 #include "model/chain.hpp"
 #include "model/json_parse.hpp"
 

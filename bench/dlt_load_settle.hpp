@@ -1,15 +1,10 @@
 #pragma once
 // dlt-load's end game: settle the network (every pending transaction mined,
-// every node on one chain), then verify it against the nodes' own chains.
+// every node on one chain).
 
 #include <chrono>
-#include <cstdint>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
-
-#include "model/chain.hpp"
 
 namespace dlt_load {
 
@@ -41,27 +36,5 @@ struct settle_report {
 /// pending and the same tip, or the timeout passes. Prints a progress line
 /// every second.
 settle_report settle(const settle_options& opt);
-
-struct verify_report {
-  bool ok = false;
-  std::string why;
-  dlt::chain chain; // the one chain, when ok
-  double seconds = 0;
-};
-
-/// Fetches every node's whole chain (at most `width` at once), checks that
-/// one is valid (hashes re-derived as Python would) and that every node
-/// holds exactly it.
-verify_report verify_chains(const std::vector<std::string>& nodes,
-                            std::size_t width);
-
-/// The top-level "chain" list of a JSON object, found without parsing its
-/// blocks: how many elements it has, and the text of the last one. Strings
-/// are skipped with their escapes; nothing else needs understanding.
-struct chain_scan {
-  std::uint64_t count = 0;
-  std::string_view last;
-};
-std::optional<chain_scan> scan_chain(std::string_view body);
 
 } // namespace dlt_load
