@@ -217,9 +217,15 @@ int main(int argc, char** argv) {
   settings.limits.peer_failing_for = std::chrono::seconds{opt.peer_failing_for_s};
   settings.fatal = stop_failed;
   settings.http_address = opt.host + ":" + std::to_string(server->port());
-  auto actors = dlt::spawn_node_actors(
-    sys, dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes), settings,
-    std::move(loaded), storage, hub, published);
+  auto fetcher = dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes);
+  auto actors = dlt::spawn_node_actors(sys, fetcher, settings,
+                                       std::move(loaded), storage, hub,
+                                       published);
+
+  // The chain's first state is published without an event.
+  if (metrics)
+    metrics->chain_height.set(
+      static_cast<std::int64_t>(actors.published->load().height));
 
   std::string native_address;
   if (opt.caf_port >= 0) {
@@ -242,6 +248,8 @@ int main(int argc, char** argv) {
   edge_settings.consensus_timeout = peer_timeout + std::chrono::minutes(10);
   edge_settings.version = dlt::version_text();
   edge_settings.native_address = native_address;
+  edge_settings.fetch = fetcher;
+  edge_settings.peer_timeout = peer_timeout;
   auto edge = dlt::spawn_edge(sys, actors, edge_settings);
 
   // Only now, with everything in place, are requests taken.

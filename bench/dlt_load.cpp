@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -211,7 +212,10 @@ double percentile(std::vector<double>& v, double p) {
 // -- setup ---------------------------------------------------------------------------
 
 std::string find_node_binary(const char* argv0) {
-  std::string self = argv0;
+  // Where this program really is (run from PATH, argv[0] has no directory).
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::string self = ec ? std::string{argv0} : exe.string();
   auto dir = self.substr(0, self.rfind('/') + 1);
   for (auto candidate : {dir + "dlt-node", dir + "../dlt-node"})
     if (access(candidate.c_str(), X_OK) == 0)

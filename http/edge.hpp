@@ -20,9 +20,13 @@ using edge_actor = caf::typed_actor<
   /// Serves one request; answers through the responder exactly once.
   caf::reacts_to<rest_request, responder_ptr>,
   /// Internal, once a second: answers 503 for hot-path asks (transactions)
-  /// that outlived their deadline. One sweep instead of a CAF request
-  /// timeout per request: CAF 0.17's clock wakes its thread for every one.
-  caf::reacts_to<sweep_atom>>;
+  /// that outlived their deadline, and forgets peers' chains fetched for
+  /// GET /nodes/peer-chain more than a second ago. One sweep instead of a
+  /// CAF request timeout per request: CAF 0.17's clock wakes its thread for
+  /// every one.
+  caf::reacts_to<sweep_atom>,
+  /// Internal: the chain of HTTP peer `address` was fetched.
+  caf::reacts_to<fetched_atom, std::string, fetch_result>>;
 
 struct edge_settings {
   /// How long a consensus request may take in all (a round is bounded by
@@ -35,6 +39,10 @@ struct edge_settings {
   /// Reported by GET /status.
   std::string version = "dlt-node";
   std::string native_address; // "caf://host:port", empty when unpublished
+  /// Fetches a registered HTTP peer's chain for GET /nodes/peer-chain
+  /// (bounded like consensus fetches), within `peer_timeout`.
+  chain_fetcher fetch;
+  std::chrono::milliseconds peer_timeout{5000};
 };
 
 edge_actor spawn_edge(caf::actor_system& sys, node_actors actors,

@@ -8,6 +8,8 @@
 // with "the outcome is unknown" -- the change may still land -- never with
 // a plain failure.
 
+#include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
@@ -29,11 +31,20 @@ struct pending_ask {
   const char* what;
 };
 
+/// A peer's chain fetched for browsers (GET /nodes/peer-chain): kept for a
+/// second, so any number of open pages cost the peer one fetch a second.
+struct peer_view {
+  std::chrono::steady_clock::time_point fetched;
+  std::optional<fetch_result> result; // none while the fetch runs
+  std::vector<responder_ptr> waiting;
+};
+
 struct edge_state {
   node_actors actors;
   edge_settings settings;
   std::unordered_map<std::uint64_t, pending_ask> pending;
   std::uint64_t next_ask = 0;
+  std::unordered_map<std::string, peer_view> peer_views;
   static inline const char* name = "edge";
 };
 
@@ -229,6 +240,47 @@ void pending(edge_ptr self, rest_request& req, responder_ptr rp) {
       fail_with(rp, "listing pending transactions", false));
 }
 
+rest_response peer_chain_answer(const fetch_result& res) {
+  if (res.ok)
+    return json_response(200, res.body_or_error);
+  return error_response(502, "the peer's chain could not be read: "
+                               + res.body_or_error);
+}
+
+void peer_chain(edge_ptr self, rest_request& req, responder_ptr rp) {
+  auto it = req.query.find("node");
+  if (it == req.query.end() || it->second.empty())
+    return rp->respond(error_response(400, "give the peer as ?node=host:port"));
+  auto wanted = it->second;
+  self->request(self->state.actors.peers, self->state.settings.ask_timeout,
+                peers_atom::value)
+    .then(
+      [self, wanted, rp](const std::vector<peer_address>& peers) {
+        auto& st = self->state;
+        auto p = std::find_if(peers.begin(), peers.end(),
+                              [&](const peer_address& a) {
+                                return a.text == wanted && !a.native;
+                              });
+        // Only registered HTTP peers: the node is no proxy to anywhere.
+        if (p == peers.end() || !st.settings.fetch)
+          return rp->respond(error_response(
+            404, "not a registered HTTP peer: " + wanted));
+        auto& view = st.peer_views[wanted];
+        if (view.result)
+          return rp->respond(peer_chain_answer(*view.result));
+        view.waiting.push_back(rp);
+        if (view.waiting.size() > 1)
+          return; // a fetch is under way
+        auto edge = caf::actor_cast<edge_actor>(self);
+        st.settings.fetch(*p, st.settings.peer_timeout,
+                          [edge, wanted](fetch_result res) {
+                            caf::anon_send(edge, fetched_atom::value, wanted,
+                                           std::move(res));
+                          });
+      },
+      fail_with(rp, "reading the peers", false));
+}
+
 // -- routing -----------------------------------------------------------------------
 
 void route(edge_ptr self, rest_request& req, responder_ptr rp) {
@@ -249,6 +301,8 @@ void route(edge_ptr self, rest_request& req, responder_ptr rp) {
       return status(self, req, std::move(rp));
     case route_id::pending:
       return pending(self, req, std::move(rp));
+    case route_id::peer_chain:
+      return peer_chain(self, req, std::move(rp));
     default:
       // The transport answers the other routes itself.
       return rp->respond(error_response(404, "Not found: " + req.path));
@@ -279,7 +333,21 @@ edge_actor::behavior_type edge_behavior(edge_ptr self, node_actors actors,
           ++it;
         }
       }
+      auto& views = self->state.peer_views;
+      for (auto it = views.begin(); it != views.end();)
+        if (it->second.result && now - it->second.fetched >= std::chrono::seconds(1))
+          it = views.erase(it);
+        else
+          ++it;
       self->delayed_send(self, std::chrono::seconds(1), sweep_atom::value);
+    },
+    [self](fetched_atom, const std::string& peer, fetch_result& res) {
+      auto& view = self->state.peer_views[peer];
+      view.fetched = std::chrono::steady_clock::now();
+      for (auto& rp : view.waiting)
+        rp->respond(peer_chain_answer(res));
+      view.waiting.clear();
+      view.result = std::move(res);
     },
   };
 }

@@ -24,7 +24,10 @@ export function summarize(block, hash = null) {
     hash: blockHash,
     prev: str(block.previous_hash) ?? "",
     time: typeof block.timestamp === "number" ? block.timestamp : null,
-    txCount: txs.length,
+    // A block event of a large block lists only its first transactions and
+    // says how many there are.
+    txCount: block.truncated === true && count(block.transaction_count) !== null
+      ? Math.max(count(block.transaction_count), txs.length) : txs.length,
     txs: shown,
   };
 }
