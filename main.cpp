@@ -139,6 +139,8 @@ int main(int argc, char** argv) {
           static_cast<std::size_t>(opt.actor_threads > 0
                                      ? opt.actor_threads
                                      : std::max<std::size_t>(1, cores() / 2)));
+  cfg.set("scheduler.policy", opt.scheduler == "sharing" ? caf::atom("sharing")
+                                                        : caf::atom("stealing"));
   cfg.set("logger.verbosity", caf::atom("quiet"));
   dlt::configure_native(cfg);
   caf::actor_system sys{cfg};

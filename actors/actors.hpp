@@ -449,10 +449,12 @@ using consensus_actor = caf::typed_actor<
   /// A consensus round over every registered peer; a request that arrives
   /// while one is under way joins it and gets its outcome.
   caf::replies_to<consensus_atom>::with<consensus_outcome>,
-  /// A block announced by the native peer `origin` (from our face):
-  /// appended when it extends our tip, synced from its announcer when it is
-  /// further ahead.
-  caf::reacts_to<announced_atom, std::string, caf::strong_actor_ptr>,
+  /// A tip (index, hash) announced by the native peer `origin` (from our
+  /// face): the block is fetched from it and appended when it extends our
+  /// tip, the announcer synced with when it is further ahead; announcements
+  /// of blocks seen before cost nothing.
+  caf::reacts_to<announced_atom, std::uint64_t, std::string,
+                 caf::strong_actor_ptr>,
   /// Internal, with --sync-interval: a consensus round nobody waits for.
   caf::reacts_to<sync_atom>,
   /// Internal: the fetch of peer `index` in round `round` finished.
@@ -517,9 +519,10 @@ using peer_actor = caf::typed_actor<
   caf::replies_to<blocks_atom, std::vector<std::uint64_t>,
                   std::vector<std::string>, std::uint64_t>::with<
     std::uint64_t, std::vector<std::string>>,
-  /// Push gossip: a block the sending node mined or adopted (the sender,
-  /// another node's face, is whom to sync with when it is further ahead).
-  caf::reacts_to<announce_atom, std::string>,
+  /// Push gossip: the sending node's new tip, its index and hash. The
+  /// sender (another node's face) is asked for the block only when it is
+  /// new to us, so a block travels once per link that needs it.
+  caf::reacts_to<announce_atom, std::uint64_t, std::string>,
   /// The sending node's face linked to us: push gossip reaches it too,
   /// whichever side registered the other.
   caf::reacts_to<hello_atom>,
@@ -535,8 +538,9 @@ using peer_actor = caf::typed_actor<
   /// Internal: asks the face `peer` for its HTTP address within `ms`.
   caf::replies_to<info_atom, caf::strong_actor_ptr, std::uint64_t>::with<
     std::string>,
-  /// Internal: announces a block to the face `peer`.
-  caf::reacts_to<announce_atom, caf::strong_actor_ptr, std::string>,
+  /// Internal: announces our tip (index, hash) to the face `peer`.
+  caf::reacts_to<announce_atom, caf::strong_actor_ptr, std::uint64_t,
+                 std::string>,
   /// Internal: says hello to the face `peer`.
   caf::reacts_to<hello_atom, caf::strong_actor_ptr>,
   /// Internal: where announcements (consensus) and hellos (links) go.

@@ -155,8 +155,9 @@ node_actors spawn_node_actors(caf::actor_system& sys, chain_fetcher fetch,
   a.native = spawn_native(sys, a.published, settings.http_address);
   a.links = spawn_links(sys, a.peers, a.native, a.hub, a.published,
                         std::move(settings.connect), settings.gossip);
-  a.consensus = spawn_consensus(sys, a.peers, a.chain, a.links, a.native, a.hub,
-                                std::move(fetch), settings.gossip);
+  a.consensus = spawn_consensus(sys, a.peers, a.chain, a.published, a.links,
+                                a.native, a.hub, std::move(fetch),
+                                settings.gossip);
   caf::anon_send(a.native, a.consensus, a.links);
   // The chain actor publishes its first state when it starts (a long
   // chain takes a moment): wait for it, so nothing is served before.

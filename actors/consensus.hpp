@@ -3,6 +3,8 @@
 // (rounds, HTTP peers, announcements) and native_pull.cpp (native peers).
 
 #include <chrono>
+#include <deque>
+#include <unordered_set>
 #include <map>
 #include <optional>
 
@@ -32,6 +34,11 @@ struct round_state {
   std::size_t verifications_open = 0;
   block_locator locator;
   std::uint64_t our_height = 0;
+  /// Native peers whose height could win, not pulled yet: (height,
+  /// index). Only one is pulled at a time, the highest first: N peers one
+  /// block ahead cost one transfer, not N.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> candidates;
+  std::optional<std::uint64_t> pulling; // the peer being pulled
   clock::time_point started;
   clock::time_point deadline;
   bool deadline_passed = false; // fetches no longer count
@@ -39,9 +46,25 @@ struct round_state {
   verified_chain best;
 };
 
+/// The hashes of the last blocks announced to us, so that the same block
+/// announced by every peer is handled once.
+class recent_hashes {
+public:
+  /// False when `hash` is among the recent ones already.
+  bool insert(const std::string& hash);
+  void forget(const std::string& hash);
+
+private:
+  static constexpr std::size_t capacity = 1024;
+  std::deque<std::string> order_;
+  std::unordered_set<std::string> set_;
+};
+
 struct consensus_state {
   peer_registry_actor registry;
   chain_actor chain;
+  published_chain_ptr published;
+  recent_hashes seen;
   links_actor links;
   peer_actor face;
   event_hub_actor hub;
@@ -55,6 +78,9 @@ struct consensus_state {
 };
 
 using consensus_ptr = consensus_actor::stateful_pointer<consensus_state>;
+
+/// A block from its canonical text (a native peer's answer).
+result<block> parse_block_text(const std::string& json);
 
 /// Only a chain longer than ours and than the best so far can win.
 std::uint64_t min_height(const round_state& r);
@@ -80,8 +106,17 @@ void verify_tail(consensus_ptr self, std::uint64_t id, round_state& r,
                  std::uint64_t shared, std::string anchor);
 
 /// Pulls from native peer `index`: its face (through the links actor), its
-/// height, then the blocks after the last one both hold.
+/// height, then (when it can win, one peer at a time) the blocks after the
+/// last one both hold.
 void start_native_pull(consensus_ptr self, std::uint64_t id,
                        std::uint64_t index);
+
+/// Peer `index` of round `id` is done (verified or skipped): when it was the
+/// one being pulled, the next candidate that can still win is pulled. Call
+/// before maybe_finish().
+void pull_done(consensus_ptr self, std::uint64_t id, std::uint64_t index);
+
+/// Finishes round `id` when nothing it waits for is left.
+void maybe_finish(consensus_ptr self, std::uint64_t id);
 
 } // namespace dlt

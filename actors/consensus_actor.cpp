@@ -26,6 +26,7 @@
 #include "actors/log.hpp"
 #include "actors/verifier.hpp"
 #include "model/json_parse.hpp"
+#include "model/sha256.hpp"
 
 namespace dlt {
 namespace {
@@ -116,6 +117,8 @@ void finish_round(consensus_ptr self, std::uint64_t id) {
       fail);
 }
 
+} // namespace
+
 void maybe_finish(consensus_ptr self, std::uint64_t id) {
   auto& r = self->state.rounds.at(id);
   if (!r.fetching)
@@ -124,6 +127,8 @@ void maybe_finish(consensus_ptr self, std::uint64_t id) {
   if ((fetched && r.verifications_open == 0) || r.verify_passed)
     finish_round(self, id);
 }
+
+namespace {
 
 void on_verified(consensus_ptr self, std::uint64_t id, std::uint64_t index,
                  verified_chain v) {
@@ -138,6 +143,7 @@ void on_verified(consensus_ptr self, std::uint64_t id, std::uint64_t index,
     log("consensus", "skipped ", v.peer, ": ", v.why_skipped);
   else if (v.length() > r.best.length())
     r.best = std::move(v);
+  pull_done(self, id, index);
   maybe_finish(self, id);
 }
 
@@ -169,6 +175,7 @@ void skip_peer(consensus_ptr self, std::uint64_t id, std::uint64_t index,
   if (auto r = take_fetch(self, id, index)) {
     log("consensus", "skipped ", r->peers[index].text, ": ", why);
     r->outcomes[index] = {r->peers[index].text, std::move(result), why};
+    pull_done(self, id, index);
     maybe_finish(self, id);
   }
 }
@@ -301,50 +308,83 @@ std::uint64_t begin_round(consensus_ptr self,
   return id;
 }
 
-/// A peer announced a block: append it if it extends our tip; if it is
-/// further ahead, sync with the announcer alone.
-void on_announced(consensus_ptr self, const std::string& json,
-                  caf::strong_actor_ptr origin) {
-  auto doc = parse_json(json);
-  auto b = doc ? block_from_json(*doc) : result<block>{failure{doc.error()}};
-  if (!b) {
-    log("consensus", "ignored an announced block: ", b.error());
-    return;
-  }
-  auto announced = std::make_shared<const block>(std::move(*b));
-  self->request(self->state.chain, ask_timeout, extend_atom::value, announced)
+/// Syncs with the announcer of block `index` alone (one such round at a
+/// time).
+void sync_with_announcer(consensus_ptr self, std::uint64_t index,
+                         caf::strong_actor_ptr origin) {
+  if (self->state.announced_rounds_open > 0)
+    return; // a sync is under way already
+  peer_address from;
+  from.native = true;
+  from.text = "the announcer of block " + std::to_string(index);
+  begin_round(self, std::vector<peer_address>{from}, {std::move(origin)});
+}
+
+/// The announced block follows our tip: fetch just it from the announcer
+/// and append it; anything else (a fork, a failure) falls back to a sync.
+void fetch_next_block(consensus_ptr self, std::uint64_t index, std::string hash,
+                      caf::strong_actor_ptr origin, const chain_view& view) {
+  auto& st = self->state;
+  auto ms = static_cast<std::uint64_t>(st.settings.peer_timeout.count());
+  self
+    ->request(st.face, st.settings.peer_timeout + std::chrono::seconds(1),
+              blocks_atom::value, origin, ms,
+              std::vector<std::uint64_t>{view.height},
+              std::vector<std::string>{view.tip_hash}, std::uint64_t{1})
     .then(
-      [self, announced, origin](bool extended) {
-        if (extended || !origin)
-          return; // our chain changed: the links actor announces it onwards
-        self->request(self->state.chain, ask_timeout, height_atom::value)
+      [self, index, hash, origin, height = view.height](
+        std::uint64_t shared, std::vector<std::string>& got) {
+        auto b = got.size() == 1 && shared == height
+                   ? parse_block_text(got.front())
+                   : result<block>{failure{"not the block after our tip"}};
+        if (!b || b->hash != hash || b->index != index) {
+          self->state.seen.forget(hash);
+          return sync_with_announcer(self, index, origin);
+        }
+        auto next = std::make_shared<const block>(std::move(*b));
+        self->request(self->state.chain, ask_timeout, extend_atom::value, next)
           .then(
-            [self, announced, origin](std::uint64_t height) {
-              if (announced->index <= height
-                  || self->state.announced_rounds_open > 0)
-                return; // not longer, or a sync is under way already
-              peer_address from;
-              from.native = true;
-              from.text = "the announcer of block "
-                          + std::to_string(announced->index);
-              begin_round(self, std::vector<peer_address>{from}, {origin});
+            [self, index, origin](bool extended) {
+              // Not extended: our tip moved meanwhile; the sync decides.
+              if (!extended)
+                sync_with_announcer(self, index, origin);
             },
             [self](caf::error& err) {
-              log("consensus", "no height for an announced block: ",
+              log("consensus", "an announced block was not taken: ",
                   error_text(err));
             });
       },
-      [self](caf::error& err) {
-        log("consensus", "an announced block was not taken: ", error_text(err));
+      [self, hash](caf::error& err) {
+        self->state.seen.forget(hash); // another announcer may deliver it
+        log("consensus", "an announced block could not be fetched: ",
+            error_text(err));
       });
+}
+
+/// A native peer announced its tip. Blocks announced before (by it or by
+/// any other peer) cost nothing; a block that follows our tip is fetched
+/// from the announcer; one further ahead starts a sync with it.
+void on_announced(consensus_ptr self, std::uint64_t index, std::string hash,
+                  caf::strong_actor_ptr origin) {
+  auto& st = self->state;
+  if (!origin || !digest_from_hex(hash) || !st.seen.insert(hash))
+    return;
+  auto view = st.published->load();
+  if (index <= view.height)
+    return; // not longer than ours
+  if (index == view.height + 1)
+    return fetch_next_block(self, index, std::move(hash), std::move(origin),
+                            view);
+  sync_with_announcer(self, index, std::move(origin));
 }
 
 consensus_actor::behavior_type
 consensus_behavior(consensus_ptr self, peer_registry_actor registry,
-                   chain_actor chain, links_actor links, peer_actor face,
-                   event_hub_actor hub, chain_fetcher fetch,
-                   gossip_settings settings) {
+                   chain_actor chain, published_chain_ptr published,
+                   links_actor links, peer_actor face, event_hub_actor hub,
+                   chain_fetcher fetch, gossip_settings settings) {
   auto& st = self->state;
+  st.published = std::move(published);
   st.registry = std::move(registry);
   st.chain = std::move(chain);
   st.links = std::move(links);
@@ -389,9 +429,9 @@ consensus_behavior(consensus_ptr self, peer_registry_actor registry,
       self->delayed_send(self, self->state.settings.sync_interval,
                          sync_atom::value);
     },
-    [self](announced_atom, const std::string& json,
+    [self](announced_atom, std::uint64_t index, std::string& hash,
            caf::strong_actor_ptr& origin) {
-      on_announced(self, json, std::move(origin));
+      on_announced(self, index, std::move(hash), std::move(origin));
     },
   };
 }
@@ -400,12 +440,12 @@ consensus_behavior(consensus_ptr self, peer_registry_actor registry,
 
 consensus_actor spawn_consensus(caf::actor_system& sys,
                                 peer_registry_actor registry, chain_actor chain,
-                                links_actor links, peer_actor face,
-                                event_hub_actor hub, chain_fetcher fetch,
-                                gossip_settings settings) {
+                                published_chain_ptr published, links_actor links,
+                                peer_actor face, event_hub_actor hub,
+                                chain_fetcher fetch, gossip_settings settings) {
   return sys.spawn(consensus_behavior, std::move(registry), std::move(chain),
-                   std::move(links), std::move(face), std::move(hub),
-                   std::move(fetch), settings);
+                   std::move(published), std::move(links), std::move(face),
+                   std::move(hub), std::move(fetch), settings);
 }
 
 } // namespace dlt

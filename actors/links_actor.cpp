@@ -207,9 +207,11 @@ link_actor& link_for(links_ptr self, const peer_address& addr) {
   return it->second;
 }
 
-void announce_to(links_ptr self, const caf::strong_actor_ptr& peer,
-                 const std::string& json) {
-  self->send(self->state.face, announce_atom::value, peer, json);
+/// Our tip (index and hash) to `peer`.
+void announce_to(links_ptr self, const caf::strong_actor_ptr& peer) {
+  auto view = self->state.published->load();
+  self->send(self->state.face, announce_atom::value, peer, view.height,
+             view.tip_hash);
 }
 
 /// Our tip to every native peer, each node once.
@@ -219,11 +221,11 @@ void announce_tip(links_ptr self) {
   if (!st.push || view.tip_hash.empty() || view.tip_hash == st.last_tip)
     return;
   st.last_tip = view.tip_hash;
-  auto json = view.tip_json();
   std::set<caf::node_id> told;
   auto tell = [&](const caf::strong_actor_ptr& peer) {
     if (peer && told.insert(peer->node()).second)
-      announce_to(self, peer, json);
+      self->send(st.face, announce_atom::value, peer, view.height,
+                 view.tip_hash);
   };
   for (const auto& [text, face] : st.linked)
     tell(face);
@@ -267,7 +269,7 @@ void on_linked(links_ptr self, const std::string& text,
   st.linked[text] = face;
   self->send(st.face, hello_atom::value, face);
   if (st.push && !st.last_tip.empty())
-    announce_to(self, face, st.published->load().tip_json());
+    announce_to(self, face);
   self->send(st.registry, linked_atom::value, text, true, std::string{});
   auto ms = static_cast<std::uint64_t>(
     std::chrono::milliseconds(info_timeout).count());
@@ -345,7 +347,7 @@ links_behavior(links_ptr self, peer_registry_actor registry, peer_actor face,
       self->monitor(peer);
       st.inbound.push_back(peer);
       if (st.push && !st.last_tip.empty())
-        announce_to(self, peer, st.published->load().tip_json());
+        announce_to(self, peer);
     },
     [self](linked_atom, const std::string& text, caf::strong_actor_ptr& face) {
       on_linked(self, text, std::move(face));

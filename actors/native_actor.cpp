@@ -97,9 +97,9 @@ peer_actor::behavior_type native_behavior(face_ptr self,
            const std::vector<std::string>& hashes, std::uint64_t max) {
       return blocks_after(self, indexes, hashes, max);
     },
-    [self](announce_atom, std::string& block_json) {
+    [self](announce_atom, std::uint64_t index, std::string& hash) {
       if (auto& c = self->state.consensus)
-        self->send(c, announced_atom::value, std::move(block_json),
+        self->send(c, announced_atom::value, index, std::move(hash),
                    self->current_sender());
     },
     [self](hello_atom) {
@@ -153,10 +153,11 @@ peer_actor::behavior_type native_behavior(face_ptr self,
               [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
-    [self](announce_atom, caf::strong_actor_ptr& peer, std::string& block_json) {
+    [self](announce_atom, caf::strong_actor_ptr& peer, std::uint64_t index,
+           std::string& hash) {
       if (from_here(self) && peer)
         self->send(caf::actor_cast<peer_actor>(peer), announce_atom::value,
-                   std::move(block_json));
+                   index, std::move(hash));
     },
     [self](hello_atom, caf::strong_actor_ptr& peer) {
       if (from_here(self) && peer)

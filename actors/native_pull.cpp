@@ -7,6 +7,7 @@
 #include "actors/consensus.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "model/json_parse.hpp"
 
@@ -35,7 +36,9 @@ void pull_blocks(consensus_ptr self, std::uint64_t id, std::uint64_t index,
   auto& r = self->state.rounds.at(id);
   auto batch = self->state.settings.native_batch;
   bool first = pull->blocks.empty();
-  auto left = remaining(r);
+  // With others waiting, one peer may take half of what is left: a peer
+  // that claims a height and never delivers cannot use up the round.
+  auto left = r.candidates.empty() ? remaining(r) : remaining(r) / 2;
   self
     ->request(self->state.face, left + std::chrono::seconds(1),
               blocks_atom::value, pull->peer, ms(left), std::move(indexes),
@@ -66,9 +69,7 @@ void pull_blocks(consensus_ptr self, std::uint64_t id, std::uint64_t index,
         std::move(got.begin(), got.end(), std::back_inserter(pull->blocks));
         auto have = pull->shared + pull->blocks.size();
         if (more && have < pull->height) {
-          auto doc = parse_json(pull->blocks.back());
-          auto last = doc ? block_from_json(*doc)
-                          : result<block>{failure{doc.error()}};
+          auto last = parse_block_text(pull->blocks.back());
           if (!last)
             return skip_peer(self, id, index, "invalid",
                              "block " + std::to_string(have) + ": "
@@ -82,6 +83,42 @@ void pull_blocks(consensus_ptr self, std::uint64_t id, std::uint64_t index,
                     pull->anchor);
       },
       [self, id, index](caf::error& err) { skip_peer(self, id, index, err); });
+}
+
+std::string not_longer(std::uint64_t height, std::uint64_t min) {
+  return "chain of " + std::to_string(height) + " blocks is not longer than "
+         + std::to_string(min);
+}
+
+/// Pulls the highest candidate that can still win, unless a pull is under
+/// way; candidates that can no longer win are done (not longer).
+void next_pull(consensus_ptr self, std::uint64_t id) {
+  auto it = self->state.rounds.find(id);
+  if (it == self->state.rounds.end())
+    return;
+  auto& r = it->second;
+  if (r.pulling)
+    return;
+  std::sort(r.candidates.begin(), r.candidates.end(), std::greater<>{});
+  while (!r.candidates.empty()) {
+    auto [height, index] = r.candidates.front();
+    r.candidates.erase(r.candidates.begin());
+    if (r.fetch_done[index])
+      continue;
+    if (height > min_height(r)) {
+      r.pulling = index;
+      auto pull = std::make_shared<native_pull>();
+      pull->peer = r.handles[index];
+      pull->height = height;
+      pull_blocks(self, id, index, pull, r.locator.indexes, r.locator.hashes);
+      return;
+    }
+    // Quietly: the caller finishes the round when nothing is left.
+    r.fetch_done[index] = true;
+    --r.fetches_open;
+    r.outcomes[index] = {r.peers[index].text, "not_longer",
+                         not_longer(height, min_height(r))};
+  }
 }
 
 void pull_from(consensus_ptr self, std::uint64_t id, std::uint64_t index,
@@ -99,18 +136,44 @@ void pull_from(consensus_ptr self, std::uint64_t id, std::uint64_t index,
         auto& r = it->second;
         if (height <= min_height(r))
           return skip_peer(self, id, index, "not_longer",
-                           "chain of " + std::to_string(height)
-                             + " blocks is not longer than "
-                             + std::to_string(min_height(r)));
-        auto pull = std::make_shared<native_pull>();
-        pull->peer = peer;
-        pull->height = height;
-        pull_blocks(self, id, index, pull, r.locator.indexes, r.locator.hashes);
+                           not_longer(height, min_height(r)));
+        r.handles[index] = peer;
+        r.candidates.emplace_back(height, index);
+        next_pull(self, id);
+        maybe_finish(self, id);
       },
       [self, id, index](caf::error& err) { skip_peer(self, id, index, err); });
 }
 
 } // namespace
+
+void pull_done(consensus_ptr self, std::uint64_t id, std::uint64_t index) {
+  auto it = self->state.rounds.find(id);
+  if (it == self->state.rounds.end() || it->second.pulling != index)
+    return;
+  it->second.pulling.reset();
+  next_pull(self, id);
+}
+
+result<block> parse_block_text(const std::string& json) {
+  auto doc = parse_json(json);
+  return doc ? block_from_json(*doc) : result<block>{failure{doc.error()}};
+}
+
+bool recent_hashes::insert(const std::string& hash) {
+  if (!set_.insert(hash).second)
+    return false;
+  order_.push_back(hash);
+  if (order_.size() > capacity) {
+    set_.erase(order_.front());
+    order_.pop_front();
+  }
+  return true;
+}
+
+void recent_hashes::forget(const std::string& hash) {
+  set_.erase(hash);
+}
 
 void start_native_pull(consensus_ptr self, std::uint64_t id,
                        std::uint64_t index) {

@@ -121,9 +121,9 @@ void configure_native(caf::actor_system_config& cfg);
 /// The consensus actor (see consensus_actor).
 consensus_actor spawn_consensus(caf::actor_system& sys,
                                 peer_registry_actor registry, chain_actor chain,
-                                links_actor links, peer_actor face,
-                                event_hub_actor hub, chain_fetcher fetch,
-                                gossip_settings settings);
+                                published_chain_ptr published, links_actor links,
+                                peer_actor face, event_hub_actor hub,
+                                chain_fetcher fetch, gossip_settings settings);
 
 /// The links actor (see links_actor); `connect` opens native connections
 /// (plain_native_connector() when empty); announcements take our tip from

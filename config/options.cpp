@@ -184,6 +184,15 @@ const std::map<std::string, setting>& settings() {
         o.allow_origins.push_back(v);
         return std::string{};
       }}},
+    {"scheduler",
+     {"how actors are scheduled: sharing (one queue; idle threads sleep) or "
+      "stealing (work stealing; idle threads poll) [sharing]",
+      [](node_options& o, const std::string& v) {
+        if (v != "stealing" && v != "sharing")
+          return "expects stealing or sharing, got \"" + v + "\"";
+        o.scheduler = v;
+        return std::string{};
+      }}},
     {"http-threads",
      number("threads serving HTTP, 0 = one per core [0]",
             &node_options::http_threads, 0, 256)},
@@ -306,6 +315,7 @@ std::string usage_text() {
             : key == "data-dir" ? "DIR"
             : key == "gossip"   ? "MODE"
             : key == "allow-origin" ? "ORIGIN"
+            : key == "scheduler" ? "POLICY"
             : is_switch(key)    ? "[BOOL]"
                                 : "N";
     if (left.size() < 32)

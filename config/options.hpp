@@ -70,6 +70,9 @@ struct node_options {
   std::uint64_t http_threads = 0;
   /// Threads running actors (0: half the cores, at least one).
   std::uint64_t actor_threads = 0;
+  /// CAF's scheduler: "sharing" (one queue, idle threads sleep) or
+  /// "stealing" (work stealing; idle threads poll).
+  std::string scheduler = "sharing";
 };
 
 /// What the command line asks for.
