@@ -5,7 +5,7 @@ import asyncio
 import collections
 import json
 
-from . import httpc, monitor, topology
+from . import httpc, monitor
 
 
 class MinedBlock:
@@ -53,7 +53,7 @@ class Pool:
             return self.idle.pop()
         if self.open < self.size:
             self.open += 1
-            return httpc.Connection(self.node.addr, topology.HTTP_PORT)
+            return httpc.Connection(self.node.addr, self.node.port)
         return None
 
     def put(self, conn):
@@ -150,7 +150,7 @@ class Driver:
         conn = self.mine_conns.get(i)
         if conn is None:
             conn = self.mine_conns[i] = httpc.Connection(self.nodes[i].addr,
-                                                         topology.HTTP_PORT)
+                                                         self.nodes[i].port)
         self.mining.add(i)
         try:
             r = await conn.request("POST", "/mine", {}, timeout=timeout)

@@ -198,7 +198,8 @@ def _network(c, t):
     n.link = c.choice(t.get("link", n.link), w + " link", ("native", "http"))
     n.topology = c.choice(t.get("topology", n.topology), w + " topology",
                           ("full", "ring", "random"))
-    n.degree = c.integer(t.get("degree", n.degree), w + " degree", 1)
+    n.degree = c.integer(t.get("degree", min(n.degree, max(1, n.total - 1))),
+                         w + " degree", 1)
     if n.topology == "random" and n.total > 1 and n.degree > n.total - 1:
         c.fail(w + " degree", "%d peers per node, but there are only %d "
                "other nodes" % (n.degree, n.total - 1))

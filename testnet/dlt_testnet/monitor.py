@@ -11,10 +11,15 @@ its last block is read. The report says which source each node used.
 import asyncio
 import hashlib
 import json
+import re
 
-from . import httpc, topology
+from . import httpc
 
 BLOCK_KEYS = {"index", "previous_hash", "timestamp", "transactions"}
+# After the last block: the end of the list, perhaps more keys with plain
+# values ("is_valid" of /chain, "status" of /nodes/consensus), the end.
+_AFTER_LAST_BLOCK = re.compile(
+    r'\s*\]\s*(,\s*"[a-z_]+"\s*:\s*("[^"\\]*"|true|false|null)\s*)*\}\s*$')
 
 
 def block_hash(block):
@@ -36,14 +41,17 @@ def tip_of_chain_body(body):
         pos = body.rfind(b'{"index": ', 0, end)
         if pos < 0:
             break
-        try:
-            block, _ = decoder.raw_decode(body[pos:].decode("utf-8"))
-        except ValueError:
-            end = pos
-            continue
-        if isinstance(block, dict) and set(block) == BLOCK_KEYS:
-            return block["index"], block_hash(block), block
         end = pos
+        try:
+            text = body[pos:].decode("utf-8")
+            block, stop = decoder.raw_decode(text)
+        except ValueError:
+            continue
+        # The chain's last block is followed by the end of the list and of
+        # the object; block-shaped data inside a transaction is not.
+        if isinstance(block, dict) and set(block) == BLOCK_KEYS \
+                and _AFTER_LAST_BLOCK.match(text, stop):
+            return block["index"], block_hash(block), block
     doc = json.loads(body)
     chain = doc["chain"]
     return len(chain), block_hash(chain[-1]), chain[-1]
@@ -124,6 +132,7 @@ class Monitor:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _on_event(self, i, ev_id, event, data):
+        self.source[i] = "events"
         self.events[i] += 1
         if ev_id is not None:
             self.last_event_id[i] = ev_id
@@ -152,7 +161,7 @@ class Monitor:
                 continue
             try:
                 result = await httpc.sse_stream(
-                    node.addr, topology.HTTP_PORT, "/events",
+                    node.addr, node.port, "/events",
                     lambda *ev: self._on_event(i, *ev),
                     last_id=self.last_event_id[i])
             except (OSError, asyncio.TimeoutError, httpc.HttpError,
@@ -161,14 +170,12 @@ class Monitor:
             if result and result[0] == "status" and result[1] in (404, 405):
                 self.source[i] = "poll"
                 return await self._poll(i)
-            if result and result[0] != "status":
-                self.source[i] = "events"
             self.reconnects[i] += 1
             await asyncio.sleep(0.2)
 
     async def _poll(self, i):
         node = self.nodes[i]
-        conn = httpc.Connection(node.addr, topology.HTTP_PORT)
+        conn = httpc.Connection(node.addr, node.port)
         use_head = node.kind == "dlt"
         last_length = None
         interval = self.poll_interval_s * (1 if use_head else 3)

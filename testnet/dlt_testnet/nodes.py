@@ -31,7 +31,8 @@ class Node:
         self.kind = kind                     # "dlt" | "ref"
         self.ns = ns
         self.addr = topology.address(index)
-        self.http = "%s:%d" % (self.addr, topology.HTTP_PORT)
+        self.port = topology.HTTP_PORT
+        self.http = "%s:%d" % (self.addr, self.port)
         self.caf = ("caf://%s:%d" % (self.addr, topology.CAF_PORT)
                     if kind == "dlt" else None)
         self.argv = argv

@@ -40,7 +40,7 @@ def base_ruleset(loss_percent):
         "  counter forwarded {}",
         "  counter lost {}",
         "  counter cut {}",
-        "  set disconnected { type ipv4_addr; }",
+        "  set disconnected { type ipv4_addr; flags interval; }",
         "  chain partition {",
         "  }",
         "  chain links {",

@@ -94,7 +94,6 @@ class Runner:
             code = 130
         except (netns.SetupError, Aborted) as e:
             self.aborted = str(e)
-            self.say("dlt-testnet: %s" % e)
             code = 3
         except Exception:  # noqa: BLE001 - report it, then clean up
             self.aborted = "runner error: " + traceback.format_exc(limit=3)
@@ -186,8 +185,7 @@ class Runner:
             self.aborted = "interrupted (%s)" % (self.interrupted or "SIGINT")
             return 130
         except Aborted as e:
-            self.aborted = str(e)
-            self.say("dlt-testnet: aborted: %s" % e)
+            self.aborted = str(e)   # said once, with the report, at the end
             return 3
         finally:
             for t in self._tasks:
@@ -253,7 +251,7 @@ class Runner:
         n = self.nodes[i]
         for attempt in range(5):
             try:
-                r = await httpc.request(n.addr, topology.HTTP_PORT, "POST",
+                r = await httpc.request(n.addr, n.port, "POST",
                                         "/nodes/register", {"nodes": peers},
                                         timeout=30)
                 if r.status == 201:
@@ -441,7 +439,7 @@ class Runner:
         async def fetch(n):
             async with sem:
                 try:
-                    r = await httpc.request(n.addr, topology.HTTP_PORT, "GET",
+                    r = await httpc.request(n.addr, n.port, "GET",
                                             "/chain", timeout=120)
                 except httpc.HttpError as e:
                     return str(e)

@@ -32,7 +32,8 @@ class Settler:
 
     def conn(self, i):
         if i not in self.conns:
-            self.conns[i] = httpc.Connection(self.r.nodes[i].addr, topology.HTTP_PORT)
+            self.conns[i] = httpc.Connection(self.r.nodes[i].addr,
+                                            self.r.nodes[i].port)
         return self.conns[i]
 
     async def consensus(self, i, timeout=60.0):
