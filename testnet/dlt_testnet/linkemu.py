@@ -82,7 +82,7 @@ class LinkEmulation:
                 "--jitter-ms", repr(self.net.jitter_ms),
                 "--distribution", self.net.distribution,
                 "--seed", str(self.net.seed + 1),
-                "--stats", self.stats_file]
+                "--stats", self.stats_file, "--priority", "20"]
         if self.net.reorder:
             argv.append("--reorder")
         log = open(out, "ab")
@@ -239,7 +239,9 @@ class LinkEmulation:
                 "sch_netem" % (rules.QUEUE, net.distribution,
                                "" if net.reorder else
                                ", never before the previous packet of the same "
-                               "source and destination (no reordering)"))
+                               "source and destination (no reordering)")
+                + "; the helper runs under SCHED_FIFO so that busy nodes do "
+                "not make it release packets late")
         elif self.method == "netem":
             d["delay"] = ("tc netem on the switch-side end of each node's link "
                           "(egress towards the node): once per direction")

@@ -155,10 +155,16 @@ class Monitor:
 
     async def _events(self, i):
         node = self.nodes[i]
+        incarnation = None
         while self.running:
             if node.state != "up":
                 await asyncio.sleep(0.1)
                 continue
+            if getattr(node, "incarnations", None) != incarnation:
+                # A restarted node numbers its events afresh: ask for a
+                # snapshot instead of resuming.
+                incarnation = getattr(node, "incarnations", None)
+                self.last_event_id[i] = None
             try:
                 result = await httpc.sse_stream(
                     node.addr, node.port, "/events",

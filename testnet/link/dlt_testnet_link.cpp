@@ -21,6 +21,10 @@
 // delay stays within the range but may be a little longer than drawn.
 // --reorder lets each packet go at its own time, as netem does.
 //
+// --priority N runs it under SCHED_FIFO at priority N: on a machine busy
+// with hundreds of nodes a normal thread may wake late, and every late wake
+// adds to every packet's delay (release_late_* in the statistics).
+//
 // Statistics go to --stats FILE as one JSON object on SIGUSR1 and at exit.
 // SIGTERM/SIGINT: every held packet is released at once, then we exit 0.
 
@@ -28,6 +32,7 @@
 #include <linux/netfilter.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -57,6 +62,7 @@ const char* usage =
   "usage: dlt-testnet-link --latency-ms L [--jitter-ms J] [--queue N]\n"
   "                        [--distribution uniform|normal] [--reorder]\n"
   "                        [--seed S] [--max-held N] [--stats FILE]\n"
+  "                        [--priority N]\n"
   "Delays every packet of NFQUEUE N (default 0) by L +- J milliseconds.\n"
   "Run it where the NFQUEUE rule is (dlt-testnet does this for you).\n";
 
@@ -69,6 +75,7 @@ struct options {
   std::uint64_t seed = 0;
   std::uint32_t max_held = 1u << 20;
   std::string stats_file;
+  int priority = 0; // SCHED_FIFO priority; 0: normal scheduling
 };
 
 [[noreturn]] void die(const std::string& why) {
@@ -125,6 +132,10 @@ options parse(int argc, char** argv) {
       o.max_held = static_cast<std::uint32_t>(to_number(next(), "--max-held"));
     } else if (arg == "--stats") {
       o.stats_file = next();
+    } else if (arg == "--priority") {
+      o.priority = static_cast<int>(to_number(next(), "--priority"));
+      if (o.priority > 99)
+        die("--priority is 1..99 (SCHED_FIFO)");
     } else {
       die("unknown option '" + arg + "'");
     }
@@ -191,6 +202,18 @@ public:
       nfq_close(h_);
   }
 
+  void set_priority() {
+    if (opt_.priority <= 0)
+      return;
+    sched_param p{};
+    p.sched_priority = opt_.priority;
+    if (sched_setscheduler(0, SCHED_FIFO, &p) == 0)
+      realtime_ = true;
+    else
+      std::fprintf(stderr, "dlt-testnet-link: no SCHED_FIFO (%s); running "
+                   "with normal priority\n", std::strerror(errno));
+  }
+
   void open() {
     h_ = nfq_open();
     if (!h_)
@@ -221,10 +244,11 @@ public:
 
   int run() {
     std::vector<char> buf(1 << 17);
-    std::printf("dlt-testnet-link: delaying queue %d by %.3f +- %.3f ms (%s%s)\n",
+    std::printf("dlt-testnet-link: delaying queue %d by %.3f +- %.3f ms (%s%s%s)\n",
                 opt_.queue, opt_.latency_ms, opt_.jitter_ms,
                 opt_.normal ? "normal" : "uniform",
-                opt_.reorder ? ", may reorder" : ", in order per pair");
+                opt_.reorder ? ", may reorder" : ", in order per pair",
+                realtime_ ? ", SCHED_FIFO" : "");
     std::fflush(stdout);
     while (!g_stop) {
       if (g_dump) {
@@ -357,7 +381,8 @@ private:
       "\"max_held\": %zu, \"delay_mean_ms\": %.3f, \"delay_min_ms\": %.3f, "
       "\"delay_max_ms\": %.3f, \"release_late_mean_ms\": %.4f, "
       "\"release_late_max_ms\": %.3f, \"receive_overflows\": %llu, "
-      "\"verdict_errors\": %llu, \"over_max_held\": %llu, \"not_ipv4\": %llu}\n",
+      "\"verdict_errors\": %llu, \"over_max_held\": %llu, \"not_ipv4\": %llu, "
+      "\"realtime\": %s}\n",
       opt_.queue, opt_.latency_ms, opt_.jitter_ms,
       opt_.normal ? "normal" : "uniform", opt_.reorder ? "false" : "true",
       static_cast<unsigned long long>(stats_.packets),
@@ -368,7 +393,8 @@ private:
       static_cast<unsigned long long>(stats_.receive_overflows),
       static_cast<unsigned long long>(stats_.verdict_errors),
       static_cast<unsigned long long>(stats_.over_max_held),
-      static_cast<unsigned long long>(stats_.not_ipv4));
+      static_cast<unsigned long long>(stats_.not_ipv4),
+      realtime_ ? "true" : "false");
     std::fclose(f);
     std::rename(tmp.c_str(), opt_.stats_file.c_str());
   }
@@ -383,6 +409,7 @@ private:
   nfq_handle* h_ = nullptr;
   nfq_q_handle* qh_ = nullptr;
   int fd_ = -1;
+  bool realtime_ = false;
   std::uint64_t seq_ = 0;
   std::priority_queue<held, std::vector<held>, std::greater<held>> heap_;
   std::unordered_map<std::uint64_t, std::int64_t> last_release_;
@@ -404,6 +431,7 @@ int main(int argc, char** argv) {
   sigaction(SIGUSR1, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   delayer d{opt};
+  d.set_priority();
   d.open();
   return d.run();
 }

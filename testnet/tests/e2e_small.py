@@ -52,8 +52,9 @@ def check_report(rep, m):
     for p in rep["perturbations"]:
         if not isinstance(p.get("recovered_s"), (int, float)):
             fail("perturbation %r has no recovered_s" % p)
-        if ("nodes" in p) == ("groups" in p):
-            fail("perturbation %r must carry nodes or groups" % p)
+        carries = ("nodes" in p) + ("groups" in p)
+        if carries != (0 if p["kind"] == "heal" else 1):
+            fail("perturbation %r must carry its nodes or groups (heal: neither)" % p)
     for name, c in rep["checks"].items():
         if set(c) != {"pass", "reason"} or not isinstance(c["pass"], bool):
             fail("check %s is %r" % (name, c))
