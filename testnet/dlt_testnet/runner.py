@@ -51,6 +51,7 @@ class Runner:
         self.cpu_samples = []
         self._tasks = []
         self._main_task = None
+        self._progress_task = None
         self.emu_snapshot = None
         self.miners = []
         self._status = "preparing"
@@ -226,7 +227,8 @@ class Runner:
         self.driver = load.Driver(self.nodes, self.records, self.monitor,
                                   self.clock, self.run_id, self.m.load)
         self._tasks.append(asyncio.ensure_future(self.sampler()))
-        self._tasks.append(asyncio.ensure_future(self.progress()))
+        self._progress_task = asyncio.ensure_future(self.progress())
+        self._tasks.append(self._progress_task)
         deadline = self.clock() + 30
         while self.clock() < deadline and None in self.monitor.current:
             await asyncio.sleep(0.05)
@@ -407,6 +409,8 @@ class Runner:
             offset = k * ld.mine_interval_s / max(1, len(miners))
             jobs.append(self.driver.run_miner(i, offset, self.load_start, until))
         jobs.append(self.schedule(until))
+        if net.sync_interval_s > 0 and net.reference_nodes:
+            jobs.append(self.sync_references(until))
         await asyncio.gather(*jobs)
         wait = until - self.clock()
         if wait > 0:
@@ -414,6 +418,36 @@ class Runner:
         self._status = "draining"
         await self.driver.drain(ld.tx_timeout_s + 1)
         self.load_end = self.clock()
+
+    async def sync_references(self, until):
+        """Reference nodes have no anti-entropy: the runner runs their
+        /nodes/consensus every sync_interval_s, as dlt-nodes do by themselves."""
+        refs = [n for n in self.nodes if n.kind == "ref"]
+        busy = set()
+        conns = {n.index: httpc.Connection(n.addr, n.port) for n in refs}
+
+        async def one(n):
+            busy.add(n.index)
+            try:
+                await conns[n.index].request("POST", "/nodes/consensus", {},
+                                             timeout=120)
+            except httpc.HttpError:
+                pass
+            finally:
+                busy.discard(n.index)
+        tasks = set()
+        while self.clock() < until:
+            for n in refs:
+                if n.state == "up" and n.index not in busy:
+                    t = asyncio.ensure_future(one(n))
+                    tasks.add(t)
+                    t.add_done_callback(tasks.discard)
+            await asyncio.sleep(min(self.m.network.sync_interval_s,
+                                    max(0.0, until - self.clock())))
+        for t in list(tasks):
+            t.cancel()
+        for c in conns.values():
+            c.close()
 
     async def schedule(self, until):
         for p in self.m.perturb:
@@ -469,6 +503,7 @@ class Runner:
 
     async def keep_phase(self):
         self._status = "kept"
+        self._progress_task.cancel()     # nothing moves any more
         servers, lines = await keep.start_forwarders(
             self.root_ns_fd, self.nodes, self.opts.forward_base)
         self.say("dlt-testnet: --keep: the network stays up until Ctrl-C.\n"

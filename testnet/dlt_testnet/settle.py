@@ -25,7 +25,12 @@ class Settler:
                     "tie_breaks": 0, "settle_tx": 0}
         self.conns = {}
         self.locks = {}
+        net = runner.m.network
+        self.push = net.link == "native" and net.gossip == "push"
         self.exhausted = set()
+        self._chain_txs = (None, set())
+        self._acked = (-1, {})
+        self.step_times = {"bring": [], "mine": []}
 
     def clock(self):
         return self.r.clock()
@@ -99,22 +104,28 @@ class Settler:
 
     # -- 3. mine what is pending ----------------------------------------------------
     def chain_txs(self, tip):
-        """Transactions in the chain ending at tip (blocks the runner mined)."""
-        out = set()
-        h = tip
+        """Transactions in the chain ending at tip (blocks the runner mined).
+        The walk extends one tip at a time, so the last set is extended in
+        place rather than rebuilt."""
         mined = self.r.records.mined
-        while h in mined:
-            out.update(mined[h].txs)
+        cached_tip, txs = self._chain_txs
+        path, h = [], tip
+        while h in mined and h != cached_tip:
+            path.append(h)
             h = mined[h].previous
-        return out
+        if h != cached_tip:
+            txs = set()
+        for b in reversed(path):
+            txs.update(mined[b].txs)
+        self._chain_txs = (tip, txs)
+        return txs
 
     def pending(self, tip):
         """dlt-nodes that still hold transactions not in the chain at tip."""
         in_chain = self.chain_txs(tip)
-        todo = set()
-        for i, txs in self.r.records.acked_by_node().items():
-            if txs - in_chain:
-                todo.add(i)
+        if self._acked[0] != len(self.r.records.acked):
+            self._acked = (len(self.r.records.acked), self.r.records.acked_by_node())
+        todo = {i for i, txs in self._acked[1].items() if not txs <= in_chain}
         for data, i in self.r.records.uncertain:
             if data not in in_chain:
                 todo.add(i)
@@ -140,7 +151,7 @@ class Settler:
         for attempt in range(4):
             if self.mon.holds(i, tip):
                 return True
-            if attempt == 0:
+            if attempt == 0 and self.push:
                 # Push gossip may already be on its way.
                 wait_until = min(deadline, self.clock() + 1.0)
                 while self.clock() < wait_until and not self.mon.holds(i, tip):
@@ -181,11 +192,19 @@ class Settler:
                 await asyncio.sleep(1.0)
                 continue
             dist = topology.distances(r.adj, pos)
-            i = min(todo - deferred, key=lambda n: (dist.get(n, 1 << 30), n))
+            # A node that already holds the tip first: while rivals of the
+            # same height exist (forks), consensus cannot bring the tip to
+            # their holders; one block more on the tip ends that.
+            i = min(todo - deferred, key=lambda n: (not self.mon.holds(n, tip),
+                                                    dist.get(n, 1 << 30), n))
+            t = self.clock()
             if not await self.bring(i, tip, deadline):
                 deferred.add(i)
                 continue
+            self.step_times["bring"].append(self.clock() - t)
+            t = self.clock()
             mb = await r.driver.mine(i, "settle")
+            self.step_times["mine"].append(self.clock() - t)
             if mb is False:
                 # Nothing pending there although our records say so: those
                 # transactions are lost (verification says so); move on.
@@ -194,6 +213,9 @@ class Settler:
             if mb is None:
                 deferred.add(i)
                 continue
+            # The answer to /mine is the node's new tip: no need to wait
+            # for the monitor to see it.
+            self.mon.update(i, mb.index, mb.hash)
             self.log["blocks_mined"] += 1
             self.log["nodes_mined"].append(i)
             # Only the walk mines now, and i held tip (or more): this block
@@ -216,21 +238,43 @@ class Settler:
         self.log["tie_breaks"] += 1
         self.log["settle_tx"] += 1
         mb = await r.driver.mine(i, "settle")
-        if mb is None:
+        if not mb:
             return tip
+        self.mon.update(i, mb.index, mb.hash)
         self.log["blocks_mined"] += 1
         return mb.hash
 
     # -- 4. everyone holds the tip ------------------------------------------------------
     async def spread(self, tip, deadline):
+        """Brings tip to every node, ring by ring: each round, every node
+        that lacks it but has a neighbour holding it runs consensus (pulls
+        from its peers). False when three rounds in a row gain nothing (an
+        equal-length rival is never replaced) or time runs out."""
+        everyone = range(len(self.r.nodes))
+        stuck = 0
+        sem = asyncio.Semaphore(32)
+
+        async def pull(i):
+            async with sem:
+                await self.consensus(i)
         while self.clock() < deadline:
-            lagging = [i for i in range(len(self.r.nodes))
-                       if not self.mon.holds(i, tip)]
+            have = {i for i in everyone if self.mon.holds(i, tip)}
+            lagging = [i for i in everyone if i not in have]
             if not lagging:
                 return True
-            dist = topology.distances(self.r.adj, (self.holders(tip) or [0])[0])
-            lagging.sort(key=lambda n: dist.get(n, 1 << 30))
-            await asyncio.gather(*(self.bring(i, tip, deadline) for i in lagging[:32]))
+            frontier = [i for i in lagging if any(j in have for j in self.r.adj[i])]
+            if self.push:
+                # Gossip usually gets there first; give it a moment.
+                await asyncio.sleep(0.3)
+                if all(self.mon.holds(i, tip) for i in frontier):
+                    continue
+            await asyncio.gather(*(pull(i) for i in frontier or lagging))
+            gained = sum(1 for i in lagging if self.mon.holds(i, tip))
+            stuck = 0 if gained else stuck + 1
+            if stuck >= 3:
+                return False
+            if not gained:
+                await asyncio.sleep(0.5)
         return False
 
     async def run(self, timeout_s, quiet_s):
@@ -243,12 +287,19 @@ class Settler:
         self.log["converged_by_itself"] = natural
         self.log["converge_wait_s"] = round(self.clock() - self.log["restore_done_s"], 3)
         ok = False
+        self.log["rounds"] = []
         for _ in range(50):
+            t = self.clock()
             tip = await self.walk(deadline)
+            step = {"walk_s": round(self.clock() - t, 3)}
+            self.log["rounds"].append(step)
             if tip is None:
                 break
             spread_until = min(deadline, self.clock() + max(30.0, timeout_s / 4))
-            if await self.spread(tip, spread_until):
+            t = self.clock()
+            spread = await self.spread(tip, spread_until)
+            step["spread_s"] = round(self.clock() - t, 3)
+            if spread:
                 if not self.pending(tip) - self.exhausted:
                     ok = True
                     break
@@ -260,6 +311,9 @@ class Settler:
                 break
         self.log["duration_s"] = round(self.clock() - start, 3)
         self.log["agreed"] = ok
+        for k, v in self.step_times.items():
+            if v:
+                self.log["walk_%s_s_mean" % k] = round(sum(v) / len(v), 3)
         for c in self.conns.values():
             c.close()
         return ok
