@@ -1,6 +1,7 @@
 """dlt-testnet command line."""
 import argparse
 import os
+import resource
 import shutil
 import sys
 
@@ -117,6 +118,10 @@ def main(argv=None):
     args.ref_node = os.path.abspath(args.ref_node) if args.ref_node else None
     args.ref_launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                      "ref_launcher.py")
+    # A few connections per node (load, mining, events, polls) add up.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     from .runner import Runner
     return Runner(m, args).run()
 
