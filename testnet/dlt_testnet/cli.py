@@ -96,7 +96,10 @@ def main(argv=None):
     for w in m.warnings:
         print("dlt-testnet: warning: %s" % w, file=sys.stderr)
     if args.command == "check":
-        print_plan(m)
+        try:
+            print_plan(m)
+        except BrokenPipeError:   # `dlt-testnet check ... | head`
+            pass
         return 0
     ok, why = netns.can_create_namespaces()
     if not ok:
