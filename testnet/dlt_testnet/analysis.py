@@ -125,10 +125,12 @@ def chain_problem(chain):
     return None
 
 
-def verify(chains, acked, settle_acked, uncertain):
+def verify(chains, acked, settle_acked, uncertain, unsettled=frozenset()):
     """chains: node -> chain (list) or an error text. acked: [data] of the
     load's acknowledged transactions; settle_acked: the runner's own; uncertain:
-    [data] sent without an answer. Returns the verification dict."""
+    [data] sent without an answer; unsettled: acknowledged data on nodes the
+    settle never mined (missing from the chain, but not known to be lost).
+    Returns the verification dict."""
     tips = {}
     errors = {}
     for i, c in chains.items():
@@ -153,7 +155,8 @@ def verify(chains, acked, settle_acked, uncertain):
     for b in main:
         for tx in b.get("transactions", []):
             counts[tx_key(tx.get("data") if isinstance(tx, dict) else tx)] += 1
-    lost = [d for d in acked if counts[tx_key(d)] == 0]
+    missing = [d for d in acked if counts[tx_key(d)] == 0]
+    lost = [d for d in missing if d not in unsettled]
     dup = [d for d in acked if counts[tx_key(d)] > 1]
     s_lost = [d for d in settle_acked if counts[tx_key(d)] == 0]
     s_dup = [d for d in settle_acked if counts[tx_key(d)] > 1]
@@ -164,6 +167,7 @@ def verify(chains, acked, settle_acked, uncertain):
         blocks=len(main), tip=main_tip,
         hashes=[block_hash(b) for b in main],
         lost_tx=len(lost), duplicated_tx=len(dup),
+        unsettled_tx=len(missing) - len(lost),
         lost_examples=lost[:10], duplicated_examples=dup[:10],
         settle_lost_tx=len(s_lost), settle_duplicated_tx=len(s_dup),
         uncertain_tx=len(uncertain),

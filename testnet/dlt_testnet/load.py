@@ -161,7 +161,11 @@ class Driver:
             self.mining.discard(i)
         body = r.json()
         if r.status not in (200, 201) or not isinstance(body, dict):
-            self.rec.mine_failed["status %d" % r.status] += 1
+            why = "status %d" % r.status
+            if r.status in (200, 201):
+                why += " with an unreadable body (%d bytes: %r)" % (
+                    len(r.body), r.body[:60])
+            self.rec.mine_failed[why] += 1
             return None
         block = body.get("new_block")
         if not block:

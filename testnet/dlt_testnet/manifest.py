@@ -73,7 +73,7 @@ class Perturb:
 
 @dataclasses.dataclass
 class Settle:
-    timeout_s: float = 0.0           # 0: chosen from the size of the network
+    timeout_s: float = 0.0           # 0: 300 s + 5 s per node
     quiet_s: float = 0.0             # 0: chosen from sync_interval_s
 
 

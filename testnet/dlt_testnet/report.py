@@ -82,6 +82,7 @@ def build(run):
         "distinct_tips": v.get("distinct_tips"),
         "acknowledged_tx": len(acked_load),
         "lost_tx": v.get("lost_tx"),
+        "unsettled_tx": v.get("unsettled_tx"),
         "duplicated_tx": v.get("duplicated_tx"),
         "blocks": v.get("blocks"),
         "orphaned_blocks": None,
@@ -276,9 +277,12 @@ def _checks(run, rep, v):
                             "differs on %s" % (v.get("differing_nodes", [])[:10]))
     lost = (v.get("lost_tx") or 0) + (v.get("settle_lost_tx") or 0)
     dup = (v.get("duplicated_tx") or 0) + (v.get("settle_duplicated_tx") or 0)
-    c["no_lost_tx"] = check(lost == 0, "%d acknowledged transactions missing%s"
+    unsettled = v.get("unsettled_tx") or 0
+    c["no_lost_tx"] = check(lost == 0, "%d acknowledged transactions missing%s%s"
                             % (lost, ", e.g. %s" % v.get("lost_examples")[:3]
-                               if lost else ""))
+                               if lost else "",
+                               "; %d more still pending on nodes the settle did "
+                               "not reach" % unsettled if unsettled else ""))
     c["no_duplicated_tx"] = check(dup == 0, "%d acknowledged transactions more "
                                   "than once" % dup)
     return c

@@ -460,7 +460,9 @@ class Runner:
     async def settle_phase(self):
         self._status = "settle"
         net = self.m.network
-        timeout = self.m.settle.timeout_s or (120 + 1.0 * net.total)
+        # A cap for a network that cannot settle; a busy machine makes each
+        # of the walk's steps slower, so it is generous.
+        timeout = self.m.settle.timeout_s or (300 + 5.0 * net.total)
         quiet = self.m.settle.quiet_s or max(5.0, 3.0 * net.sync_interval_s)
         s = settle.Settler(self)
         self.settle_log = s.log
@@ -492,10 +494,19 @@ class Runner:
         chains = await asyncio.gather(*(fetch(n) for n in self.nodes))
         acked = [a[0] for a in self.records.acked if a[4] == "load"]
         settle_acked = [a[0] for a in self.records.acked if a[4] != "load"]
+        # Transactions of nodes the settle never got to mine are pending
+        # there, not lost (the settle check fails then).
+        unmined = set(self.settle_log.get("unmined_nodes", []))
+        unsettled = {a[0] for a in self.records.acked if a[1] in unmined}
         self.verification = analysis.verify(
             dict(enumerate(chains)), acked, settle_acked,
-            [d for d, _ in self.records.uncertain])
+            [d for d, _ in self.records.uncertain], unsettled)
         await self.monitor.stop()
+        # Every block of the final chain, also those whose /mine answer was
+        # lost: the ancestry of every tip seen reaches back through them.
+        hashes = self.verification.get("hashes") or []
+        for k, h in enumerate(hashes):
+            self.monitor.add_block(h, k + 1, hashes[k - 1] if k else "0")
         for n in self.nodes:
             n.sample()
         self.emu_snapshot = {"counters": self.emu.counters(),
@@ -506,6 +517,7 @@ class Runner:
         self._status = "done"
         self.report = report.build(self)
         self.write_report()
+        self.write_timeline()
         self.say(report.text(self.report))
 
     async def keep_phase(self):
@@ -564,6 +576,25 @@ class Runner:
             json.dump(self.report, f, indent=1, sort_keys=False)
             f.write("\n")
         os.replace(tmp, path)
+
+    def write_timeline(self):
+        """The raw record behind the figures, times in seconds from the
+        start of the load: each node's tips, every mined block, every
+        acknowledged transaction."""
+        ls = self.load_start or 0.0
+        rel = lambda t: round(t - ls, 4)  # noqa: E731
+        data = {
+            "run_id": self.run_id,
+            "nodes": [n.name for n in self.nodes],
+            "tips": [[[rel(t), h, tip] for t, h, tip in hist]
+                     for hist in self.monitor.history],
+            "mined": [[b.hash, b.index, b.previous, b.node, rel(b.t), len(b.txs), b.phase]
+                      for b in sorted(self.records.mined.values(), key=lambda b: b.t)],
+            "acked": [[d, n, rel(ts), rel(ta), ph] for d, n, ts, ta, ph in self.records.acked],
+            "unanswered": [[d, n] for d, n in self.records.uncertain],
+        }
+        with open(os.path.join(self.out, "timeline.json"), "w") as f:
+            json.dump(data, f)
 
     def teardown(self):
         t = time.monotonic()

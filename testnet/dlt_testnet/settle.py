@@ -311,6 +311,9 @@ class Settler:
                 break
         self.log["duration_s"] = round(self.clock() - start, 3)
         self.log["agreed"] = ok
+        if not ok:
+            tip = self.best_tip()
+            self.log["unmined_nodes"] = sorted(self.pending(tip) - self.exhausted) if tip else []
         for k, v in self.step_times.items():
             if v:
                 self.log["walk_%s_s_mean" % k] = round(sum(v) / len(v), 3)
