@@ -106,35 +106,51 @@ class Namespaces:
         self.switch = switch_ns(run_id)
         self.nodes = [node_ns(run_id, i) for i in range(total)]
 
-    def create(self, segment=True):
-        """segment: packets leave nodes at wire size (no GSO super-packets),
-        so loss and delay apply per packet as on a real link."""
+    def create(self, adj, segment=True):
+        """adj: the peer graph. segment: packets leave nodes at wire size (no
+        GSO super-packets), so loss and delay apply per packet as on a real
+        link.
+
+        Neighbour (ARP) entries are written, permanent, for every address a
+        namespace talks to (the switch: every node; a node: the switch and its
+        peers): the kernel's ARP table is one table for all namespaces, and
+        its dynamic entries are capped machine-wide (gc_thresh3, 1024 by
+        default) -- about 130 nodes would fill it, and then no namespace on
+        the machine could resolve a new address. Permanent entries do not
+        count against that cap."""
         _ip(["-force"], batch="".join("netns add %s\n" % n
                                       for n in [self.switch] + self.nodes))
         _ip(["-n", self.switch], batch=(
             "link set lo up\n"
-            "link add br0 type bridge forward_delay 0 mcast_snooping 0 "
-            "nf_call_iptables 1\n"
+            "link add br0 address %s type bridge forward_delay 0 "
+            "mcast_snooping 0 nf_call_iptables 1\n" % topology.SWITCH_MAC + (
             "link set br0 addrgenmode none\n"
             "addr add %s/%d dev br0\n"
-            "link set br0 up\n" % (topology.SWITCH_ADDRESS, topology.PREFIX_LEN)))
+            "link set br0 up\n" % (topology.SWITCH_ADDRESS, topology.PREFIX_LEN))))
         # Each pair is created with its ends directly in the two namespaces:
         # nothing ever appears in the root namespace.
         _ip([], batch="".join(
-            "link add eth0 netns %s type veth peer name %s netns %s\n"
-            % (ns, port_name(i), self.switch) for i, ns in enumerate(self.nodes)))
+            "link add eth0 netns %s address %s type veth peer name %s netns %s\n"
+            % (ns, topology.mac(i), port_name(i), self.switch)
+            for i, ns in enumerate(self.nodes)))
         _ip(["-n", self.switch], batch="".join(
             "link set %s master br0 addrgenmode none up\n" % port_name(i)
-            for i in range(self.total)))
+            for i in range(self.total)) + "".join(
+            "neigh replace %s lladdr %s dev br0 nud permanent\n"
+            % (topology.address(i), topology.mac(i)) for i in range(self.total)))
         extra = " gso_max_segs 1" if segment else ""
 
         def configure(i):
+            neighbours = [(topology.SWITCH_ADDRESS, topology.SWITCH_MAC)] + [
+                (topology.address(j), topology.mac(j)) for j in adj[i]]
             _ip(["-n", self.nodes[i]], batch=(
                 "link set lo up\n"
                 "link set eth0 addrgenmode none%s\n"
                 "addr add %s/%d dev eth0\n"
                 "link set eth0 up\n" % (extra, topology.address(i),
-                                        topology.PREFIX_LEN)))
+                                        topology.PREFIX_LEN)) + "".join(
+                "neigh replace %s lladdr %s dev eth0 nud permanent\n" % n
+                for n in neighbours))
 
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             list(pool.map(configure, range(self.total)))

@@ -141,7 +141,7 @@ class Runner:
         self._status = "network"
         t = time.monotonic()
         self.ns = netns.Namespaces(self.run_id, net.total)
-        self.ns.create()
+        self.ns.create(self.adj)
         self.timings["namespaces_s"] = round(time.monotonic() - t, 3)
         t = time.monotonic()
         self.emu = linkemu.LinkEmulation(net, self.ns, self.opts.link_binary,
@@ -216,10 +216,12 @@ class Runner:
         async def reg(i):
             async with sem:
                 return await self.register_peers(i)
-        failed = [i for i, ok in zip(range(len(self.nodes)), await asyncio.gather(
-            *(reg(i) for i in range(len(self.nodes))))) if not ok]
+        answers = await asyncio.gather(*(reg(i) for i in range(len(self.nodes))))
+        failed = [(i, why) for i, why in enumerate(answers) if why is not True]
         if failed:
-            raise Aborted("could not register peers on node(s) %s" % failed[:10])
+            raise Aborted("could not register peers on %d node(s): %s" % (
+                len(failed), "; ".join("%s: %s" % (self.nodes[i].name, why)
+                                       for i, why in failed[:5])))
         self.timings["register_s"] = round(time.monotonic() - t, 3)
         self.write_targets()
         poll = max(0.1, min(0.5, len(self.nodes) / 1000))
@@ -248,21 +250,24 @@ class Runner:
         return todo
 
     async def register_peers(self, i):
+        """True, or why the node would not take its peers."""
         peers = nodes.peer_addresses(self.nodes, self.adj, i, self.m.network.link)
         if not peers:
             return True
         n = self.nodes[i]
-        for attempt in range(5):
+        why = None
+        for attempt in range(6):
             try:
                 r = await httpc.request(n.addr, n.port, "POST",
                                         "/nodes/register", {"nodes": peers},
                                         timeout=30)
                 if r.status == 201:
                     return True
-            except httpc.HttpError:
-                pass
-            await asyncio.sleep(0.2 * (attempt + 1))
-        return False
+                why = "answered %d %s" % (r.status, r.body[:200])
+            except httpc.HttpError as e:
+                why = str(e)
+            await asyncio.sleep(0.5 * (attempt + 1))
+        return why
 
     def write_targets(self):
         targets = [{"targets": [n.http],

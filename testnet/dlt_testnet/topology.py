@@ -20,6 +20,15 @@ def address(index):
     return str(ipaddress.ip_address(_FIRST_NODE + index))
 
 
+def mac(index):
+    """Node index -> the fixed MAC address of its eth0 (locally administered)."""
+    return "02:64:74:%02x:%02x:%02x" % ((index >> 16) & 255, (index >> 8) & 255,
+                                         index & 255)
+
+
+SWITCH_MAC = "02:64:74:ff:ff:ff"
+
+
 def index_of(addr):
     return int(ipaddress.ip_address(addr)) - _FIRST_NODE
 
