@@ -244,7 +244,9 @@ class LinkEmulation:
                 "not make it release packets late")
         elif self.method == "netem":
             d["delay"] = ("tc netem on the switch-side end of each node's link "
-                          "(egress towards the node): once per direction")
+                          "(egress towards the node): once per direction; the "
+                          "runner's requests to a node are delayed once too "
+                          "(its answers and events are not)")
         else:
             d["delay"] = "none (latency_ms = 0)"
         d["loss"] = ("nftables in the switch namespace: numgen random mod "
