@@ -2,7 +2,6 @@
 tear down -- the teardown also on Ctrl-C, SIGTERM and failures."""
 import asyncio
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -12,14 +11,14 @@ import time
 import traceback
 
 from . import (analysis, httpc, keep, linkemu, load, monitor, netns, nodes,
-               report, settle, topology)
+               output, perturb, report, settle, topology)
 
 
 class Aborted(Exception):
     pass
 
 
-class Runner:
+class Runner(perturb.Perturbations, output.Output):
     def __init__(self, manifest, opts):
         self.m = manifest
         self.opts = opts
@@ -72,12 +71,6 @@ class Runner:
         if self._tty:
             sys.stdout.write("\r\033[K")
         print(text, flush=True)
-
-    def cut_nodes(self):
-        out = set(self.emu.disconnected) if self.emu else set()
-        if self.emu and self.emu.partition:
-            out |= {i for g in self.emu.partition for i in g}
-        return out
 
     # -- the whole run ------------------------------------------------------------------
     def run(self):
@@ -269,15 +262,6 @@ class Runner:
             await asyncio.sleep(0.5 * (attempt + 1))
         return why
 
-    def write_targets(self):
-        targets = [{"targets": [n.http],
-                    "labels": {"job": "dlt-testnet", "testnet": self.run_id,
-                               "node": n.name,
-                               "kind": "dlt-node" if n.kind == "dlt" else "reference"}}
-                   for n in self.nodes if n.kind == "dlt"]
-        with open(os.path.join(self.out, "prometheus-targets.json"), "w") as f:
-            json.dump(targets, f, indent=1)
-
     async def sampler(self):
         while True:
             now = self.clock()
@@ -295,110 +279,6 @@ class Runner:
                 return
             self.cpu_samples.append((now, sum(n.cpu_s for n in self.nodes)))
             await asyncio.sleep(1.0)
-
-    # -- perturbations ---------------------------------------------------------------------
-    def _open(self, key, number):
-        self.open_faults[key] = number
-
-    def _close(self, key, t, by):
-        number = self.open_faults.pop(key, None)
-        if number is not None:
-            e = self.plog[number - 1]
-            if e["undone_s"] is None:
-                e["undone_s"], e["undone_by"] = self.rel(t), by
-
-    def mark_restored(self, label, t, affected):
-        for key in list(self.open_faults):
-            self._close(key, t, label)
-        self.restores.append((t, label, sorted(affected)))
-
-    async def apply(self, p):
-        e = self.plog[p.number - 1]
-        t = self.clock()
-        e["applied_s"] = self.rel(t)
-        label = "#%d %s" % (p.number, p.kind)
-        self.say("dlt-testnet: t=%.1fs %s %s" % (t - self.load_start, p.kind,
-                                                  p.nodes if p.nodes is not None
-                                                  else p.groups or ""))
-        try:
-            if p.kind == "kill":
-                for x in p.nodes:
-                    if self.nodes[x].state != "killed":
-                        self.nodes[x].kill()
-                    self._open(("kill", x), p.number)
-                e["affected"] = list(p.nodes)
-            elif p.kind == "pause":
-                for x in p.nodes:
-                    if self.nodes[x].pause():
-                        self._open(("pause", x), p.number)
-                e["affected"] = list(p.nodes)
-            elif p.kind == "resume":
-                for x in p.nodes:
-                    self.nodes[x].resume()
-                    self._close(("pause", x), t, label)
-                e["affected"] = list(p.nodes)
-                self.restores.append((t, label, list(p.nodes)))
-            elif p.kind == "restart":
-                await asyncio.gather(*(self.restart(x) for x in p.nodes))
-                for x in p.nodes:
-                    self._close(("kill", x), t, label)
-                    self._close(("pause", x), t, label)
-                e["affected"] = list(p.nodes)
-                self.restores.append((t, label, list(p.nodes)))
-            elif p.kind == "disconnect":
-                self.emu.set_disconnected(self.emu.disconnected | set(p.nodes))
-                for x in p.nodes:
-                    self._open(("disconnect", x), p.number)
-                e["affected"] = list(p.nodes)
-            elif p.kind == "connect":
-                self.emu.set_disconnected(self.emu.disconnected - set(p.nodes))
-                for x in p.nodes:
-                    self._close(("disconnect", x), t, label)
-                e["affected"] = list(p.nodes)
-                self.restores.append((t, label, list(p.nodes)))
-                e["heal"] = True
-            elif p.kind == "partition":
-                groups = topology.expand_groups(p.groups, len(self.nodes))
-                self._close(("partition",), t, label)
-                self.emu.set_partition(groups)
-                self._open(("partition",), p.number)
-                e["groups_expanded"] = [[g[0], g[-1]] if g == list(range(g[0], g[-1] + 1))
-                                        else g for g in groups]
-                e["affected"] = sorted(i for g in groups for i in g)
-            elif p.kind == "heal":
-                affected = sorted(self.cut_nodes())
-                self.emu.heal()
-                for key in [k for k in self.open_faults
-                            if k[0] in ("disconnect", "partition")]:
-                    self._close(key, t, label)
-                e["affected"] = affected
-                self.restores.append((t, label, affected))
-                e["heal"] = True
-        except Exception as ex:  # noqa: BLE001 - recorded, the check fails
-            e["error"] = "%s: %s" % (type(ex).__name__, ex)
-            self.say("dlt-testnet: %s failed: %s" % (label, e["error"]))
-
-    async def restart(self, x):
-        n = self.nodes[x]
-        if n.alive():
-            n.expected_exit = True
-            n.signal(signal.SIGCONT)
-            n.signal(signal.SIGTERM)
-            for _ in range(200):
-                if not n.alive():
-                    break
-                await asyncio.sleep(0.05)
-            if n.alive():
-                n.signal(signal.SIGKILL)
-                await asyncio.sleep(0.1)
-            n.proc.poll()
-            n.sample()
-            n._retire()
-        n.start()
-        if await self.wait_ready([n], timeout=60):
-            raise RuntimeError("%s did not come back: %s" % (n.name, n.log_tail(400)))
-        if n.kind == "ref":
-            await self.register_peers(x)
 
     # -- phases ---------------------------------------------------------------------------------
     async def load_phase(self):
@@ -454,13 +334,6 @@ class Runner:
             t.cancel()
         for c in conns.values():
             c.close()
-
-    async def schedule(self, until):
-        for p in self.m.perturb:
-            wait = self.load_start + p.at_s - self.clock()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            await self.apply(p)
 
     async def settle_phase(self):
         self._status = "settle"
@@ -541,66 +414,7 @@ class Runner:
             for s in servers:
                 s.close()
 
-    # -- progress --------------------------------------------------------------------------------
-    async def progress(self):
-        while True:
-            await asyncio.sleep(1.0)
-            self._progress_line()
-
-    def _progress_line(self):
-        now = self.clock()
-        t = now - self.load_start if self.load_start is not None else now
-        acked = len(self.records.acked)
-        tips = len(self.monitor.tips()) if self.monitor else 0
-        states = {}
-        for n in self.nodes:
-            states[n.state] = states.get(n.state, 0) + 1
-        heights = [c[0] for c in self.monitor.current if c and c[0]] if self.monitor else []
-        cuts = []
-        if self.emu and self.emu.partition:
-            cuts.append("partition %d groups" % len(self.emu.partition))
-        if self.emu and self.emu.disconnected:
-            cuts.append("%d disconnected" % len(self.emu.disconnected))
-        failed = sum(self.records.failed.values())
-        line = ("[%6.1fs %-8s] tx acked %d failed %d | height %s | tips %d | %s%s"
-                % (t, self._status, acked, failed, max(heights) if heights else "-",
-                   tips, " ".join("%s %d" % kv for kv in sorted(states.items())),
-                   (" | " + ", ".join(cuts)) if cuts else ""))
-        if self._tty:
-            sys.stdout.write("\r\033[K" + line[:200])
-            sys.stdout.flush()
-        elif now - self._last_line >= 10:
-            self._last_line = now
-            print(line, flush=True)
-
     # -- the end ----------------------------------------------------------------------------------
-    def write_report(self):
-        path = os.path.join(self.out, "report.json")
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.report, f, indent=1, sort_keys=False)
-            f.write("\n")
-        os.replace(tmp, path)
-
-    def write_timeline(self):
-        """The raw record behind the figures, times in seconds from the
-        start of the load: each node's tips, every mined block, every
-        acknowledged transaction."""
-        ls = self.load_start or 0.0
-        rel = lambda t: round(t - ls, 4)  # noqa: E731
-        data = {
-            "run_id": self.run_id,
-            "nodes": [n.name for n in self.nodes],
-            "tips": [[[rel(t), h, tip] for t, h, tip in hist]
-                     for hist in self.monitor.history],
-            "mined": [[b.hash, b.index, b.previous, b.node, rel(b.t), len(b.txs), b.phase]
-                      for b in sorted(self.records.mined.values(), key=lambda b: b.t)],
-            "acked": [[d, n, rel(ts), rel(ta), ph] for d, n, ts, ta, ph in self.records.acked],
-            "unanswered": [[d, n] for d, n in self.records.uncertain],
-        }
-        with open(os.path.join(self.out, "timeline.json"), "w") as f:
-            json.dump(data, f)
-
     def teardown(self):
         t = time.monotonic()
         if self._tty:
