@@ -140,6 +140,12 @@ class Stream:
             elif field == "retry" and value.isdigit():
                 self.retry = int(value)
 
+    def feed(self, data):
+        """Takes bytes read elsewhere (a selector over many streams);
+        returns the events they complete."""
+        self.buf += data
+        return self._parse()
+
     def mid_event(self):
         """Whether unfinished event bytes are held (a stream cut mid-event)."""
         return bool(self.buf) or bool(self._data) or self._name is not None

@@ -305,6 +305,8 @@ class StreamLimits(unittest.TestCase):
             node.proc.wait(15)
             print("\n  exited %.2f s after SIGTERM" % (time.monotonic() - started))
             stuck.close()
+            for r in readers:
+                r.close()
         self.assertEqual(node.proc.returncode, 0)
 
 
