@@ -174,7 +174,7 @@ class Stream:
         """Reads until an event satisfies `pred` (a name or a function);
         returns the events read on the way, that one included."""
         if isinstance(pred, str):
-            name, pred = pred, (lambda e, n=pred: e.name == n)
+            pred = (lambda e, n=pred: e.name == n)
         got = []
         deadline = time.monotonic() + timeout
         while True:
@@ -247,7 +247,7 @@ class Watcher:
         """Waits until an event at index >= start satisfies `pred` (a name
         or a function); returns its index."""
         if isinstance(pred, str):
-            name, pred = pred, (lambda e, n=pred: e.name == n)
+            pred = (lambda e, n=pred: e.name == n)
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
