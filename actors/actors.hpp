@@ -87,6 +87,7 @@ using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using height_atom = caf::atom_constant<caf::atom("height")>;
 using mine_atom = caf::atom_constant<caf::atom("mine")>;
+using name_atom = caf::atom_constant<caf::atom("name")>;
 using open_atom = caf::atom_constant<caf::atom("open")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using pending_atom = caf::atom_constant<caf::atom("pending")>;
@@ -475,6 +476,9 @@ using links_actor = caf::typed_actor<
     caf::strong_actor_ptr>,
   /// A node's face linked to us (from our face).
   caf::reacts_to<hello_atom, caf::strong_actor_ptr>,
+  /// How the peer whose face is `face` is listed in total_nodes (empty when
+  /// it is not a registered peer we are linked to).
+  caf::replies_to<name_atom, caf::strong_actor_ptr>::with<std::string>,
   /// Internal, from a link actor: `address` is linked to `face` (null: the
   /// link is down).
   caf::reacts_to<linked_atom, std::string, caf::strong_actor_ptr>>;

@@ -57,7 +57,7 @@ void report(consensus_ptr self, const round_state& r, bool replaced) {
   e.asked = r.peers.size();
   e.duration_s =
     std::chrono::duration<double>(clock::now() - r.started).count();
-  e.hit_deadline = r.deadline_passed && r.fetches_open > 0;
+  e.hit_deadline = false;
   for (std::size_t i = 0; i < r.peers.size(); ++i) {
     auto o = r.outcomes[i];
     if (o.result.empty())
@@ -67,6 +67,8 @@ void report(consensus_ptr self, const round_state& r, bool replaced) {
     if (o.result != "timeout" && o.result != "unreachable"
         && o.result != "error") // it answered, whatever it said
       ++e.answered;
+    if (o.result == "timeout") // by our deadline or the fetcher's own
+      e.hit_deadline = true;
     e.peers.push_back(std::move(o));
   }
   if (r.full)
@@ -314,10 +316,23 @@ void sync_with_announcer(consensus_ptr self, std::uint64_t index,
                          caf::strong_actor_ptr origin) {
   if (self->state.announced_rounds_open > 0)
     return; // a sync is under way already
-  peer_address from;
-  from.native = true;
-  from.text = "the announcer of block " + std::to_string(index);
-  begin_round(self, std::vector<peer_address>{from}, {std::move(origin)});
+  // Named as total_nodes lists it, when it is a peer we registered.
+  self->request(self->state.links, std::chrono::seconds(5), name_atom::value,
+                origin)
+    .then(
+      [self, index, origin](std::string& name) {
+        if (self->state.announced_rounds_open > 0)
+          return;
+        peer_address from;
+        from.native = true;
+        from.text = name.empty() ? "the announcer of block "
+                                     + std::to_string(index)
+                                 : name;
+        begin_round(self, std::vector<peer_address>{from}, {origin});
+      },
+      [self](caf::error& err) {
+        log("consensus", "no name for an announcer: ", error_text(err));
+      });
 }
 
 /// The announced block follows our tip: fetch just it from the announcer

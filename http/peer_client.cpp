@@ -107,6 +107,8 @@ private:
   void fail_read(beast::error_code ec) {
     if (ec == http::error::body_limit)
       return too_large();
+    if (ec == beast::error::timeout) // the stream's expiry is the deadline
+      return finish("timeout", "no answer within the deadline");
     finish("invalid", "bad answer: " + ec.message());
   }
 
