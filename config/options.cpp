@@ -49,7 +49,7 @@ setting flag(const char* help, bool node_options::*field) {
 
 /// Switches: "--key" alone means true.
 bool is_switch(const std::string& key) {
-  return key == "requeue-orphans" || key == "ephemeral";
+  return key == "requeue-orphans" || key == "ephemeral" || key == "metrics";
 }
 
 // A TCP port, 0 to 65535, into a field of any integer type.
