@@ -1,0 +1,194 @@
+#include "model/json_numbers.hpp"
+
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+
+namespace dlt::json_detail {
+namespace {
+
+std::string clip(std::string_view s) {
+  return s.size() <= 40 ? std::string(s)
+                        : std::string(s.substr(0, 37)) + "...";
+}
+
+// Without a fraction or exponent the canonical form is the digits themselves
+// ("-0" is 0: Python reads it as the int 0).
+number_outcome integer(out_buffer& out, std::string_view text,
+                       bool python_values, std::string& why) {
+  bool negative = text[0] == '-';
+  std::size_t digits = text.size() - (negative ? 1 : 0);
+  if (digits > 18) {
+    if (digits > python_int_max_digits) {
+      why = "an integer of " + std::to_string(digits)
+            + " digits (Python reads at most "
+            + std::to_string(python_int_max_digits) + ")";
+      return number_outcome::too_big;
+    }
+    if (!python_values) {
+      // 64 bits: -9223372036854775808 .. 18446744073709551615.
+      std::string_view limit = negative ? "9223372036854775808"
+                                        : "18446744073709551615";
+      std::string_view d = text.substr(negative ? 1 : 0);
+      if (d.size() > limit.size()
+          || (d.size() == limit.size() && d.compare(limit) > 0)) {
+        why = "an integer beyond 64 bits: " + clip(text)
+              + " (only 64-bit integers are standard for JSON parsers)";
+        return number_outcome::python_only;
+      }
+    }
+  }
+  if (negative && digits == 1 && text[1] == '0')
+    out.push('0');
+  else
+    out.append(text);
+  return number_outcome::ok;
+}
+
+// from_chars leaves the value alone when it is out of range: then the number
+// is huge (Python: inf) or tiny (Python: 0.0), as the decimal exponent of its
+// first significant digit tells.
+double out_of_range_value(std::string_view text) {
+  bool negative = text[0] == '-';
+  std::size_t i = negative ? 1 : 0;
+  std::size_t int_end = text.find_first_of(".eE", i);
+  if (int_end == std::string_view::npos)
+    int_end = text.size();
+  std::size_t mantissa_end = text.find_first_of("eE", i);
+  if (mantissa_end == std::string_view::npos)
+    mantissa_end = text.size();
+  // The power of ten of the first significant digit.
+  long long power = 0;
+  bool found = false;
+  for (std::size_t k = i; k < int_end && !found; ++k)
+    if (text[k] != '0') {
+      found = true;
+      power = static_cast<long long>(int_end - k) - 1;
+    }
+  for (std::size_t k = int_end + 1; k < mantissa_end && !found; ++k)
+    if (text[k] != '0') {
+      found = true;
+      power = -static_cast<long long>(k - int_end);
+    }
+  if (!found)
+    return negative ? -0.0 : 0.0;
+  long long exponent = 0;
+  if (mantissa_end < text.size()) {
+    std::size_t k = mantissa_end + 1;
+    bool minus = false;
+    if (text[k] == '+' || text[k] == '-')
+      minus = text[k++] == '-';
+    for (; k < text.size(); ++k)
+      if (exponent < 1'000'000'000)
+        exponent = exponent * 10 + (text[k] - '0');
+    if (minus)
+      exponent = -exponent;
+  }
+  double v = power + exponent > 0 ? __builtin_inf() : 0.0;
+  return negative ? -v : v;
+}
+
+} // namespace
+
+std::size_t format_python_float(char* buf, double value) {
+  if (value != value || value == __builtin_inf() || value == -__builtin_inf()) {
+    // As json.dumps writes them (repr() would say nan / inf).
+    std::string_view word = value != value ? "NaN"
+                            : value > 0    ? "Infinity"
+                                           : "-Infinity";
+    std::memcpy(buf, word.data(), word.size());
+    return word.size();
+  }
+  // Shortest round-trip digits as "d.ddde+XX", then Python's layout.
+  char sci[40];
+  auto r = std::to_chars(sci, sci + sizeof sci, value,
+                         std::chars_format::scientific);
+  const char* s = sci;
+  const char* e_pos = r.ptr - 4; // "e+XX" or "e+XXX"
+  if (*e_pos != 'e')
+    --e_pos;
+  char* o = buf;
+  if (*s == '-') {
+    *o++ = '-';
+    ++s;
+  }
+  char digits[20];
+  int n = 0;
+  for (const char* k = s; k < e_pos; ++k)
+    if (*k != '.')
+      digits[n++] = *k;
+  int exponent = 0;
+  const char* k = e_pos + 1;
+  bool negative_exp = *k == '-';
+  ++k; // to_chars always writes the exponent's sign
+  for (; k < r.ptr; ++k)
+    exponent = exponent * 10 + (*k - '0');
+  if (negative_exp)
+    exponent = -exponent;
+
+  if (exponent >= -4 && exponent < 16) {
+    if (exponent < 0) {
+      *o++ = '0';
+      *o++ = '.';
+      for (int z = 0; z < -exponent - 1; ++z)
+        *o++ = '0';
+      std::memcpy(o, digits, static_cast<std::size_t>(n));
+      o += n;
+    } else if (exponent + 1 >= n) {
+      std::memcpy(o, digits, static_cast<std::size_t>(n));
+      o += n;
+      for (int z = 0; z < exponent + 1 - n; ++z)
+        *o++ = '0';
+      *o++ = '.';
+      *o++ = '0';
+    } else {
+      std::memcpy(o, digits, static_cast<std::size_t>(exponent + 1));
+      o += exponent + 1;
+      *o++ = '.';
+      std::memcpy(o, digits + exponent + 1,
+                  static_cast<std::size_t>(n - exponent - 1));
+      o += n - exponent - 1;
+    }
+  } else {
+    *o++ = digits[0];
+    if (n > 1) {
+      *o++ = '.';
+      std::memcpy(o, digits + 1, static_cast<std::size_t>(n - 1));
+      o += n - 1;
+    }
+    *o++ = 'e';
+    *o++ = exponent < 0 ? '-' : '+';
+    int mag = exponent < 0 ? -exponent : exponent;
+    if (mag >= 100)
+      *o++ = static_cast<char>('0' + mag / 100);
+    *o++ = static_cast<char>('0' + mag / 10 % 10);
+    *o++ = static_cast<char>('0' + mag % 10);
+  }
+  return static_cast<std::size_t>(o - buf);
+}
+
+number_outcome append_canonical_number(out_buffer& out, std::string_view text,
+                                       bool is_integer, bool python_values,
+                                       std::string& why) {
+  if (is_integer)
+    return integer(out, text, python_values, why);
+  double value = 0;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (r.ec == std::errc::result_out_of_range)
+    value = out_of_range_value(text);
+  if (value == __builtin_inf() || value == -__builtin_inf()) {
+    if (!python_values) {
+      why = "a number beyond the double range: " + clip(text)
+            + " (Python reads it as Infinity)";
+      return number_outcome::python_only;
+    }
+    out.append(value > 0 ? std::string_view{"Infinity"}
+                         : std::string_view{"-Infinity"});
+    return number_outcome::ok;
+  }
+  char* d = out.room(32);
+  out.commit(format_python_float(d, value));
+  return number_outcome::ok;
+}
+
+} // namespace dlt::json_detail
