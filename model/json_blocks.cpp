@@ -282,6 +282,8 @@ result<chain> chain_reader::finish() {
     impl_->parser.output().release(0);
     if (!failed_ && !chain_seen_)
       fail("the answer has no \"chain\"");
+    if (!failed_ && chain_not_list_)
+      fail("\"chain\" is not a list");
     if (!failed_ && blocks_.size() <= min_length_) {
       not_longer_ = true;
       fail("chain of " + std::to_string(blocks_.size())
@@ -410,19 +412,19 @@ std::size_t chain_reader::process(const char* begin, const char* end,
         step_ = s_value;
         break;
       case s_value:
-        if (!in_chain_key_) {
-          parser.reset(other_value_rules, false);
-          step_ = s_skip;
-          break;
+        if (in_chain_key_) {
+          // A repeated "chain" replaces the one before, as in Python.
+          chain_seen_ = true;
+          blocks_.clear();
+          chain_not_list_ = c != '[';
+          if (!chain_not_list_) {
+            ++p;
+            step_ = s_chain_first;
+            break;
+          }
         }
-        if (c != '[') {
-          fail("\"chain\" is not a list");
-          break;
-        }
-        ++p;
-        chain_seen_ = true;
-        blocks_.clear(); // a repeated "chain" replaces the one before
-        step_ = s_chain_first;
+        parser.reset(other_value_rules, false);
+        step_ = s_skip;
         break;
       case s_chain_first:
         if (c == ']') {

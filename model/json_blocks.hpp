@@ -37,8 +37,9 @@ result<std::string> transaction_from_text(std::string_view text,
 /// Reading stops at the first element that is not a valid block or does not
 /// link to the block before it (indexes 1, 2, 3, ...; block 1's
 /// previous_hash "0"; every other's the hash of the block before).
-/// If "chain" appears twice, the last one counts, as in Python (each must be
-/// a valid chain when it is read, though).
+/// If "chain" appears twice, the last one counts, as in Python (but a list
+/// is read as it comes: an invalid earlier list is refused, where Python
+/// would have dropped it unread).
 class chain_reader {
 public:
   /// `min_length`: a chain of at most this many blocks is refused as "not
@@ -84,6 +85,7 @@ private:
   std::uint8_t step_ = 0;
   bool in_chain_key_ = false;
   bool chain_seen_ = false;
+  bool chain_not_list_ = false;
   bool failed_ = false;
   bool finished_ = false;
   bool not_longer_ = false;
