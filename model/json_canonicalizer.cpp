@@ -129,8 +129,7 @@ parse_status canonicalizer::parse(const char* begin, const char* end, bool last,
             fail(refusal::malformed, p, "too many keys in one object");
             return failed();
           }
-          members_.push_back(member{out_.size(), 0, no_form, false});
-          raw_surrogates_.clear();
+          members_.push_back(member{out_.size(), 0, false});
         }
         out_.push('"');
         ++p;
@@ -198,7 +197,6 @@ parse_status canonicalizer::parse(const char* begin, const char* end, bool last,
         }
         stack_.push_back(frame{out_.size(),
                                static_cast<std::uint32_t>(members_.size()),
-                               static_cast<std::uint32_t>(key_forms_.size()),
                                *p == '{', false});
         state_ = *p == '{' ? state::first_in_object : state::first_in_array;
         out_.push(*p);
@@ -414,12 +412,13 @@ bool canonicalizer::read_utf8(const char*& p, const char* end, bool last,
   if (cp >= 0xD800 && cp < 0xE000) {
     // Not UTF-8, but json.loads(bytes) decodes with "surrogatepass": a
     // surrogate encoded like a character is a lone surrogate to Python.
+    // (Two of them in a key that pair once escaped are sorted as the pair
+    // reads back, not as Python's first reading did: its own output would
+    // not read back as itself, and canonical bytes must.)
     if (!rules_.python_values)
       return fail(refusal::python_only, p,
                   "a lone surrogate " + lone_surrogate_text(cp)
                     + " (encoded in UTF-8; not a character)");
-    if (string_is_key_)
-      raw_surrogates_.push_back(out_.size());
   }
   p += len;
   string_escaped_ = true;
@@ -550,32 +549,10 @@ std::string_view key_text(const out_buffer& out, std::size_t begin,
   return {out.data() + begin + 1, size - 2u}; // without the quotes
 }
 
-// The characters of a key whose \u escapes at `raw` (output positions) were
-// read as surrogates encoded in UTF-8: Python never pairs those.
-std::string unpaired_form(const out_buffer& out, std::size_t begin,
-                          std::uint32_t size,
-                          const std::vector<std::size_t>& raw) {
-  std::string form;
-  std::size_t from = begin + 1, end = begin + size - 1;
-  // Decode piece by piece, cutting before and after each raw surrogate so
-  // that decode_canonical_string never pairs it with a neighbour.
-  std::vector<std::size_t> cuts(raw.begin(), raw.end());
-  std::sort(cuts.begin(), cuts.end());
-  for (std::size_t at : cuts) {
-    decode_canonical_string({out.data() + from, at - from}, form);
-    decode_canonical_string({out.data() + at, 6}, form);
-    from = at + 6;
-  }
-  decode_canonical_string({out.data() + from, end - from}, form);
-  return form;
-}
-
 } // namespace
 
 std::string_view canonicalizer::key_of(const member& m,
                                        std::string& scratch) const {
-  if (m.form != no_form)
-    return key_forms_[m.form];
   auto text = key_text(out_, m.begin, m.key_size);
   if (!m.escaped_key)
     return text;
@@ -592,11 +569,6 @@ void canonicalizer::key_done() {
   member& m = members_.back();
   m.key_size = static_cast<std::uint32_t>(out_.size() - m.begin);
   m.escaped_key = string_escaped_;
-  if (!raw_surrogates_.empty()) {
-    m.form = static_cast<std::uint32_t>(key_forms_.size());
-    key_forms_.push_back(
-      unpaired_form(out_, m.begin, m.key_size, raw_surrogates_));
-  }
   frame& f = stack_.back();
   if (f.unsorted || members_.size() - f.members_begin < 2)
     return;
@@ -614,7 +586,6 @@ void canonicalizer::close_object() {
   if (f.unsorted)
     sort_members(f);
   members_.resize(f.members_begin);
-  key_forms_.resize(f.forms_begin);
 }
 
 void canonicalizer::sort_members(const frame& f) {

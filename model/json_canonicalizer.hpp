@@ -64,17 +64,12 @@ private:
   struct frame {
     std::size_t out_begin; // position of '{' or '['
     std::uint32_t members_begin;
-    std::uint32_t forms_begin;
     bool object;
     bool unsorted;
   };
-  static constexpr std::uint32_t no_form = UINT32_MAX;
   struct member {
     std::size_t begin; // position of the key's opening quote
     std::uint32_t key_size;
-    // The key's characters when its canonical text cannot tell them (see
-    // key_done), as an index into key_forms_.
-    std::uint32_t form;
     bool escaped_key; // the key's canonical text holds a backslash
   };
 
@@ -97,9 +92,6 @@ private:
   bool string_escaped_ = false;
   std::vector<frame> stack_;
   std::vector<member> members_;
-  std::vector<std::string> key_forms_;
-  // Where the current key holds surrogates read from (CESU-style) UTF-8.
-  std::vector<std::size_t> raw_surrogates_;
   out_buffer out_;
   std::string error_;
   refusal why_ = refusal::none;

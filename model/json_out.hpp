@@ -41,6 +41,8 @@ public:
     ++size_;
   }
   void append(const char* p, std::size_t n) {
+    if (n == 0)
+      return; // p may be null then, which memcpy must not see
     std::memcpy(room(n), p, n);
     size_ += n;
   }
