@@ -21,6 +21,7 @@
 #include "model/canonical_json.hpp"
 #include "model/chain.hpp"
 #include "model/json_blocks.hpp"
+#include "model/json_numbers.hpp"
 #include "model/json_parse.hpp"
 #include "model/json_rules.hpp"
 
@@ -80,6 +81,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     broken("Python's values changed a standard document");
   if (!python && strict)
     broken("python_values refused a standard document");
+
+  // The quick check of canonical floats against writing them.
+  if (python && !text.empty() && (text[0] == '-' || (text[0] >= '0' && text[0] <= '9'))
+      && text.find_first_of(".eE") != std::string_view::npos
+      && text.find_first_of(" \t\r\n") == std::string_view::npos
+      && (text[0] != '-' || text.size() < 2 || text[1] != 'I')
+      && dlt::json_detail::is_canonical_float(text) != (*python == text))
+    broken("is_canonical_float disagrees with format_python_float");
 
   // Chain answers.
   chain_keys keys;

@@ -44,10 +44,7 @@ class chain_reader {
 public:
   /// `min_length`: a chain of at most this many blocks is refused as "not
   /// longer" (not_longer() tells it apart from an invalid answer).
-  /// `expected_bytes`: the body's size when known (Content-Length), to
-  /// size the chain once instead of growing it.
-  explicit chain_reader(std::size_t min_length = 0,
-                        std::size_t expected_bytes = 0);
+  explicit chain_reader(std::size_t min_length = 0);
   ~chain_reader();
   chain_reader(const chain_reader&) = delete;
   chain_reader& operator=(const chain_reader&) = delete;
@@ -81,7 +78,6 @@ private:
   std::size_t retry_at_ = 0;
   std::uint64_t offset_ = 0; // document offset of the next unconsumed byte
   std::size_t min_length_;
-  std::size_t expected_bytes_;
   std::uint8_t step_ = 0;
   bool in_chain_key_ = false;
   bool chain_seen_ = false;

@@ -1,6 +1,5 @@
 #include "model/json_fast_block.hpp"
 
-#include <charconv>
 #include <cstring>
 
 #include "model/json_numbers.hpp"
@@ -290,15 +289,8 @@ private:
     if (integer)
       return !(size == 2 && s[0] == '-' && s[1] == '0')
              && size - (*s == '-') <= python_int_max_digits;
-    if (trusted_)
-      return true;
     // A float is canonical when it is exactly what repr() writes for it.
-    double v;
-    auto r = std::from_chars(s, p_, v);
-    if (r.ec != std::errc{} || r.ptr != p_ || size > 32)
-      return false;
-    char buf[32];
-    return format_python_float(buf, v) == size && std::memcmp(buf, s, size) == 0;
+    return trusted_ || is_canonical_float(std::string_view(s, size));
   }
 
   bool index(std::uint64_t& out) {

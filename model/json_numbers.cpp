@@ -90,6 +90,97 @@ double out_of_range_value(std::string_view text) {
 
 } // namespace
 
+namespace {
+
+// The shortest round-trip digits of a finite double and the power of ten of
+// the first one (to_chars' "d.ddde+XX", taken apart).
+struct shortest_digits {
+  bool negative;
+  int n;
+  int power;
+  char digits[20];
+};
+
+shortest_digits shortest(double value) {
+  char sci[40];
+  auto r = std::to_chars(sci, sci + sizeof sci, value,
+                         std::chars_format::scientific);
+  shortest_digits s;
+  const char* p = sci;
+  s.negative = *p == '-';
+  p += s.negative;
+  const char* e_pos = r.ptr - 4; // "e+XX" or "e+XXX"
+  if (*e_pos != 'e')
+    --e_pos;
+  s.n = 0;
+  for (; p < e_pos; ++p)
+    if (*p != '.')
+      s.digits[s.n++] = *p;
+  int power = 0;
+  for (const char* q = e_pos + 2; q < r.ptr; ++q)
+    power = power * 10 + (*q - '0');
+  s.power = e_pos[1] == '-' ? -power : power;
+  return s;
+}
+
+// Python's layout of those digits, one character at a time: `put` writes
+// (format_python_float) or compares (is_canonical_float) each.
+template <class Put>
+bool python_layout(const shortest_digits& s, Put&& put) {
+  const int n = s.n;
+  const int e = s.power;
+  if (s.negative && !put('-'))
+    return false;
+  if (e >= -4 && e < 16) {
+    if (e < 0) {
+      if (!put('0') || !put('.'))
+        return false;
+      for (int z = 0; z < -e - 1; ++z)
+        if (!put('0'))
+          return false;
+      for (int k = 0; k < n; ++k)
+        if (!put(s.digits[k]))
+          return false;
+    } else if (e + 1 >= n) {
+      for (int k = 0; k < n; ++k)
+        if (!put(s.digits[k]))
+          return false;
+      for (int z = 0; z < e + 1 - n; ++z)
+        if (!put('0'))
+          return false;
+      return put('.') && put('0');
+    } else {
+      for (int k = 0; k <= e; ++k)
+        if (!put(s.digits[k]))
+          return false;
+      if (!put('.'))
+        return false;
+      for (int k = e + 1; k < n; ++k)
+        if (!put(s.digits[k]))
+          return false;
+    }
+    return true;
+  }
+  if (!put(s.digits[0]))
+    return false;
+  if (n > 1) {
+    if (!put('.'))
+      return false;
+    for (int k = 1; k < n; ++k)
+      if (!put(s.digits[k]))
+        return false;
+  }
+  int mag = e < 0 ? -e : e;
+  if (!put('e') || !put(e < 0 ? '-' : '+'))
+    return false;
+  if (mag >= 100 && !put(static_cast<char>('0' + mag / 100)))
+    return false;
+  return put(static_cast<char>('0' + mag / 10 % 10))
+         && put(static_cast<char>('0' + mag % 10));
+}
+
+} // namespace
+
 std::size_t format_python_float(char* buf, double value) {
   if (value != value || value == __builtin_inf() || value == -__builtin_inf()) {
     // As json.dumps writes them (repr() would say nan / inf).
@@ -99,72 +190,24 @@ std::size_t format_python_float(char* buf, double value) {
     std::memcpy(buf, word.data(), word.size());
     return word.size();
   }
-  // Shortest round-trip digits as "d.ddde+XX", then Python's layout.
-  char sci[40];
-  auto r = std::to_chars(sci, sci + sizeof sci, value,
-                         std::chars_format::scientific);
-  const char* s = sci;
-  const char* e_pos = r.ptr - 4; // "e+XX" or "e+XXX"
-  if (*e_pos != 'e')
-    --e_pos;
   char* o = buf;
-  if (*s == '-') {
-    *o++ = '-';
-    ++s;
-  }
-  char digits[20];
-  int n = 0;
-  for (const char* k = s; k < e_pos; ++k)
-    if (*k != '.')
-      digits[n++] = *k;
-  int exponent = 0;
-  const char* k = e_pos + 1;
-  bool negative_exp = *k == '-';
-  ++k; // to_chars always writes the exponent's sign
-  for (; k < r.ptr; ++k)
-    exponent = exponent * 10 + (*k - '0');
-  if (negative_exp)
-    exponent = -exponent;
-
-  if (exponent >= -4 && exponent < 16) {
-    if (exponent < 0) {
-      *o++ = '0';
-      *o++ = '.';
-      for (int z = 0; z < -exponent - 1; ++z)
-        *o++ = '0';
-      std::memcpy(o, digits, static_cast<std::size_t>(n));
-      o += n;
-    } else if (exponent + 1 >= n) {
-      std::memcpy(o, digits, static_cast<std::size_t>(n));
-      o += n;
-      for (int z = 0; z < exponent + 1 - n; ++z)
-        *o++ = '0';
-      *o++ = '.';
-      *o++ = '0';
-    } else {
-      std::memcpy(o, digits, static_cast<std::size_t>(exponent + 1));
-      o += exponent + 1;
-      *o++ = '.';
-      std::memcpy(o, digits + exponent + 1,
-                  static_cast<std::size_t>(n - exponent - 1));
-      o += n - exponent - 1;
-    }
-  } else {
-    *o++ = digits[0];
-    if (n > 1) {
-      *o++ = '.';
-      std::memcpy(o, digits + 1, static_cast<std::size_t>(n - 1));
-      o += n - 1;
-    }
-    *o++ = 'e';
-    *o++ = exponent < 0 ? '-' : '+';
-    int mag = exponent < 0 ? -exponent : exponent;
-    if (mag >= 100)
-      *o++ = static_cast<char>('0' + mag / 100);
-    *o++ = static_cast<char>('0' + mag / 10 % 10);
-    *o++ = static_cast<char>('0' + mag % 10);
-  }
+  python_layout(shortest(value), [&](char c) {
+    *o++ = c;
+    return true;
+  });
   return static_cast<std::size_t>(o - buf);
+}
+
+bool is_canonical_float(std::string_view text) {
+  double value;
+  const char* end = text.data() + text.size();
+  auto r = std::from_chars(text.data(), end, value);
+  if (r.ec != std::errc{} || r.ptr != end)
+    return false; // out of range: Python writes 0.0 or Infinity instead
+  const char* p = text.data();
+  return python_layout(shortest(value),
+                       [&](char c) { return p < end && *p++ == c; })
+         && p == end;
 }
 
 number_outcome append_canonical_number(out_buffer& out, std::string_view text,

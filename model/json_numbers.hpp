@@ -19,6 +19,11 @@ inline constexpr std::size_t python_int_max_digits = 4300;
 /// length.
 std::size_t format_python_float(char* buf, double value);
 
+/// True when `text` (a JSON number with a fraction or an exponent) is
+/// exactly what Python's repr() writes for the double it denotes (compared
+/// as it is laid out, without writing it).
+bool is_canonical_float(std::string_view text);
+
 enum class number_outcome { ok, python_only, too_big };
 
 /// Appends the canonical form of `text`, a number that matches JSON's
