@@ -52,7 +52,8 @@ chain_reader::chain_reader(std::size_t min_length)
 chain_reader::~chain_reader() = default;
 
 std::size_t chain_reader::buffered_bytes() const noexcept {
-  return tail_.capacity() + impl_->parser.output().capacity();
+  return tail_.capacity() + impl_->parser.output().capacity()
+         + impl_->scratch.out.capacity();
 }
 
 bool chain_reader::fail(std::string why) {
