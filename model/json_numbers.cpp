@@ -204,6 +204,26 @@ bool is_canonical_float(std::string_view text) {
   auto r = std::from_chars(text.data(), end, value);
   if (r.ec != std::errc{} || r.ptr != end)
     return false; // out of range: Python writes 0.0 or Infinity instead
+  char sci[40];
+  auto w = std::to_chars(sci, sci + sizeof sci, value,
+                         std::chars_format::scientific);
+  // The layout of nearly every float a block holds (a timestamp): fixed,
+  // with a fraction: "d.ddddde+0E" is "dd...d.ddd". Compared in place.
+  std::size_t neg = sci[0] == '-';
+  const char* e_pos = w.ptr - 4;
+  if (*e_pos == 'e' && e_pos[1] == '+' && neg + 2 < static_cast<std::size_t>(e_pos - sci)
+      && sci[neg + 1] == '.') {
+    std::size_t e = static_cast<std::size_t>((e_pos[2] - '0') * 10 + (e_pos[3] - '0'));
+    std::size_t n = static_cast<std::size_t>(e_pos - sci) - neg - 1; // digits
+    if (e < 16 && e + 1 < n) {
+      return text.size() == neg + n + 1 && (neg == 0 || text[0] == '-')
+             && text[neg] == sci[neg]
+             && std::memcmp(text.data() + neg + 1, sci + neg + 2, e) == 0
+             && text[neg + 1 + e] == '.'
+             && std::memcmp(text.data() + neg + 2 + e, sci + neg + 2 + e,
+                            n - 1 - e) == 0;
+    }
+  }
   const char* p = text.data();
   return python_layout(shortest(value),
                        [&](char c) { return p < end && *p++ == c; })
