@@ -49,9 +49,14 @@ inline bool append_string(out_buffer& out, std::string_view s) {
   return true;
 }
 
+struct member {
+  std::string_view key;
+  std::size_t begin, end;
+};
+
 struct writer {
   out_buffer out;
-  std::vector<std::pair<std::string, std::pair<std::size_t, std::size_t>>> sort_space;
+  std::vector<member> members;
 
   bool value(od::value v) {
     od::json_type t;
@@ -64,9 +69,10 @@ struct writer {
           return false;
         out.push('{');
         std::size_t begin = out.size();
-        std::string prev;
+        // This object's members: appended to one shared list (no
+        // allocation per object), keys as views into simdjson's buffer.
+        std::size_t first_member = members.size();
         bool sorted = true, first = true;
-        std::vector<std::pair<std::string, std::pair<std::size_t, std::size_t>>> members;
         for (auto field : o) {
           std::string_view key;
           if (field.unescaped_key().get(key))
@@ -77,28 +83,32 @@ struct writer {
           std::size_t at = out.size();
           append_string(out, key);
           out.append(": ", 2);
+          if (members.size() > first_member && members.back().key >= key)
+            sorted = false;
+          members.push_back({key, at, 0});
+          std::size_t mine = members.size() - 1;
           if (!value(field.value()))
             return false;
-          if (!members.empty() && members.back().first >= key)
-            sorted = false;
-          members.emplace_back(std::string(key), std::make_pair(at, out.size()));
+          members.resize(mine + 1); // drop the nested objects' members
+          members[mine].end = out.size();
         }
         if (!sorted) {
           std::string copy(out.data() + begin, out.size() - begin);
-          std::stable_sort(members.begin(), members.end(),
-                           [](auto& a, auto& b) { return a.first < b.first; });
+          std::stable_sort(members.begin() + first_member, members.end(),
+                           [](auto& a, auto& b) { return a.key < b.key; });
           out.truncate(begin);
           bool f = true;
-          for (std::size_t k = 0; k < members.size(); ++k) {
-            if (k + 1 < members.size() && members[k].first == members[k + 1].first)
+          for (std::size_t k = first_member; k < members.size(); ++k) {
+            if (k + 1 < members.size() && members[k].key == members[k + 1].key)
               continue;
             if (!f)
               out.append(", ", 2);
             f = false;
-            auto [b, e] = members[k].second;
-            out.append(copy.data() + (b - begin), e - b);
+            out.append(copy.data() + (members[k].begin - begin),
+                       members[k].end - members[k].begin);
           }
         }
+        members.resize(first_member);
         out.push('}');
         return true;
       }

@@ -10,8 +10,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/block.hpp"
 #include "model/chain.hpp"
@@ -53,7 +55,8 @@ public:
   /// says why): the caller may stop reading; later bytes are ignored.
   bool feed(std::string_view bytes);
 
-  /// The body has ended: the chain, or why it is refused.
+  /// The body has ended: the chain (handed over once), or why it is
+  /// refused.
   result<chain> finish();
 
   bool failed() const noexcept { return failed_; }
@@ -85,6 +88,7 @@ private:
   bool failed_ = false;
   bool finished_ = false;
   bool not_longer_ = false;
+  bool taken_ = false;
   std::string error_;
 };
 

@@ -108,6 +108,9 @@ result<chain> chain_reader::finish() {
   }
   if (failed_)
     return failure{error_};
+  if (taken_)
+    return failure{"the chain was already taken"};
+  taken_ = true;
   return std::move(blocks_);
 }
 
