@@ -25,7 +25,6 @@
 
 #include "actors/log.hpp"
 #include "actors/verifier.hpp"
-#include "model/json_parse.hpp"
 #include "model/sha256.hpp"
 
 namespace dlt {
@@ -223,16 +222,27 @@ void verify_tail(consensus_ptr self, std::uint64_t id, round_state& r,
 
 namespace {
 
+/// An HTTP peer's chain arrived, read and validated as it came in.
 void on_fetched(consensus_ptr self, std::uint64_t id, std::uint64_t index,
                 fetch_result& res) {
-  if (!res.ok)
-    return skip_peer(self, id, index, fetch_outcome(res), res.body_or_error);
+  if (!res.ok || !res.chain)
+    return skip_peer(self, id, index, fetch_outcome(res), res.error);
   auto r = take_fetch(self, id, index);
   if (!r)
     return;
-  // The verifier skips chains that cannot win before hashing anything.
-  verify(self, id, *r, index, std::move(res.body_or_error), r->peers[index].text,
-         min_height(*r));
+  verified_chain v;
+  v.peer = r->peers[index].text;
+  v.blocks = std::move(res.chain);
+  if (v.length() <= min_height(*r)) { // a longer one came in meanwhile
+    r->outcomes[index] = {v.peer, "not_longer",
+                          "chain of " + std::to_string(v.length())
+                            + " blocks is not longer than "
+                            + std::to_string(min_height(*r))};
+    return maybe_finish(self, id);
+  }
+  r->outcomes[index] = {v.peer, "ok", {}};
+  r->best = std::move(v);
+  maybe_finish(self, id);
 }
 
 void start_fetches(consensus_ptr self, std::uint64_t id,
@@ -259,7 +269,7 @@ void start_fetches(consensus_ptr self, std::uint64_t id,
       start_native_pull(self, id, i);
       continue;
     }
-    st.fetch(r.peers[i], st.settings.peer_timeout,
+    st.fetch(r.peers[i], st.settings.peer_timeout, r.our_height,
              [handle, id, i](fetch_result res) {
                caf::anon_send(handle, fetched_atom::value, id, i, std::move(res));
              });

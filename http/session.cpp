@@ -254,7 +254,8 @@ private:
 
   /// Reads the body (this thread) and hands the request to the edge.
   void read_and_hand_on(rest_request out, std::string body) {
-    if (auto refused = dlt::read_body(route_->body, body, out))
+    if (auto refused = dlt::read_body(route_->body, body,
+                                      ctx_->limits.python_json, out))
       return write(std::move(*refused));
     parked_ = true;
     // The reply comes back on any thread; post it onto this strand.
