@@ -1,6 +1,6 @@
 // Fetching a peer's chain for consensus: Beast, fully asynchronous, one
 // deadline for the whole fetch (resolve, connect, request, answer), and the
-// answer read as it arrives: each piece goes to the model's chain reader
+// answer read as it arrives: each piece (256 KiB) goes to the model's chain reader
 // (model/json_blocks.hpp), which keeps only the blocks accepted so far and
 // stops at the first thing that is not a valid, linked block. No body is
 // ever held whole and no DOM is built, so a peer's answer costs about its
@@ -43,7 +43,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
-constexpr std::size_t piece_bytes = 64 * 1024;
+constexpr std::size_t piece_bytes = 256 * 1024;
 
 /// Bytes held for answers, node-wide.
 class byte_budget {
@@ -184,6 +184,12 @@ private:
     auto& body = parser_.get().body();
     body.data = piece_.data();
     body.size = piece_.size();
+    fill_piece();
+  }
+
+  /// Reads until the piece is full or the body ends: a piece handed to the
+  /// parser costs two thread hops, so it should be a big one.
+  void fill_piece() {
     http::async_read_some(
       stream_, buffer_, parser_,
       [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -191,8 +197,10 @@ private:
           ec = {};
         if (ec)
           return self->fail_read(ec);
-        auto got = self->piece_.size() - self->parser_.get().body().size;
-        self->parse_piece(got);
+        auto left = self->parser_.get().body().size;
+        if (left > 0 && !self->parser_.is_done())
+          return self->fill_piece();
+        self->parse_piece(self->piece_.size() - left);
       });
   }
 
