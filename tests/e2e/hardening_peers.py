@@ -159,10 +159,20 @@ class HostilePeers(unittest.TestCase):
             ("an answer nested 100,000 levels",
              HostilePeer(fixed(b'{"chain": ' + b"[" * 100000 + b"]" * 100000 + b"}"))),
             ("a NUL byte in a string", HostilePeer(fixed(good.replace(b'"e"', b'"\x00"')))),
+            ("10,000 digits outside the chain",
+             HostilePeer(fixed(good.replace(b'"is_valid": true', b'"is_valid": ' + b"9" * 10000)))),
+            ("text after the answer", HostilePeer(fixed(good + b" {}"))),
         ]
         for name, peer in cases:
             with self.subTest(peer=name):
                 self.attack(name, [peer])
+        # The control: the same answer unspoilt is adopted.
+        canon = answer_text(chain_texts(['"a"', '"b"', '"c"', '"d"', '"e"', '"f"'])[1]).encode()
+
+        def adopted(before, after):
+            self.assertEqual(after, canon)
+
+        self.attack("the unspoilt answer", [HostilePeer(fixed(good))], expect_chain=adopted)
 
     def test_odd_but_valid_values_are_adopted(self):
         """What Python reads from such answers is kept exactly: 4,300
