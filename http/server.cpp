@@ -3,13 +3,17 @@
 // max_connections are open, the oldest connection still waiting for its
 // request is closed to admit the new one, else the oldest one waiting for an
 // answer (answered 503): neither half-open floods nor requests parked on a
-// long consensus round can lock new clients out.
+// long consensus round can lock new clients out. Connections younger than a
+// quarter second are not evicted; a new client arriving while all are that
+// young waits (at most a second) for one to age or close.
 
 #include "http/server.hpp"
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <deque>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -108,6 +112,7 @@ public:
       strand_(net::make_strand(ioc)),
       acceptor_(strand_),
       retry_(strand_),
+      held_timer_(strand_),
       ctx_(std::move(ctx)) {
   }
 
@@ -143,6 +148,8 @@ public:
       beast::error_code ec;
       self->acceptor_.close(ec);
       self->retry_.cancel();
+      self->held_timer_.cancel();
+      self->held_.clear();
       self->ctx_->registry.close_all();
     });
   }
@@ -173,14 +180,47 @@ private:
       });
       return;
     }
-    if (ctx_->registry.full() && !ctx_->registry.make_room()) {
-      // Every connection is busy and none has waited long: say so rather
-      // than drop the client without a word.
-      refuse(std::move(socket));
-    } else {
+    if (!held_.empty() || (ctx_->registry.full() && !ctx_->registry.make_room()))
+      hold(std::move(socket));
+    else
       start_session(std::move(socket), ctx_);
-    }
     accept();
+  }
+
+  /// Every connection is busy and none has been so long enough to be
+  /// evicted (a burst of new clients, or a flood of fresh half-open
+  /// connections): the new one waits, in arrival order, until one ages
+  /// into eviction or closes, at most held_for; then, or when too many
+  /// wait, it gets the canned 503 rather than silence.
+  void hold(tcp::socket socket) {
+    if (held_.size() >= max_held) {
+      refuse(std::move(socket));
+      return;
+    }
+    held_.push_back({std::move(socket), std::chrono::steady_clock::now()});
+    if (held_.size() == 1)
+      poll_held();
+  }
+
+  void poll_held() {
+    held_timer_.expires_after(std::chrono::milliseconds(50));
+    held_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->stopped_)
+        return;
+      auto now = std::chrono::steady_clock::now();
+      while (!self->held_.empty()) {
+        auto& first = self->held_.front();
+        if (!self->ctx_->registry.full() || self->ctx_->registry.make_room())
+          start_session(std::move(first.socket), self->ctx_);
+        else if (now - first.since >= held_for)
+          refuse(std::move(first.socket));
+        else
+          break;
+        self->held_.pop_front();
+      }
+      if (!self->held_.empty())
+        self->poll_held();
+    });
   }
 
   /// A canned 503 (Connection: close), written without reading the
@@ -208,6 +248,14 @@ private:
   net::strand<net::io_context::executor_type> strand_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_;
+  struct held_socket {
+    tcp::socket socket;
+    std::chrono::steady_clock::time_point since;
+  };
+  static constexpr std::size_t max_held = 256;
+  static constexpr std::chrono::milliseconds held_for{1000};
+  std::deque<held_socket> held_;
+  net::steady_timer held_timer_;
   std::shared_ptr<server_context> ctx_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;
