@@ -162,6 +162,13 @@ public:
     if (closed_)
       return;
     closed_ = true;
+    if (notable) { // first: whoever sees the close can read why
+      ++core_->violations;
+      core_->log.line(
+        (side_ == connection_rules::side::inbound ? "closed the connection from "
+                                                  : "closed the connection to ")
+        + peer_text_ + ": " + why);
+    }
     boost::system::error_code ec;
     deadline_.cancel();
     pause_.cancel();
@@ -180,13 +187,6 @@ public:
         reply_->deliver(nullptr, why);
     } else {
       core_->pool.release(rules_.peer_node());
-    }
-    if (notable) {
-      ++core_->violations;
-      core_->log.line(
-        (side_ == connection_rules::side::inbound ? "closed the connection from "
-                                                  : "closed the connection to ")
-        + peer_text_ + ": " + why);
     }
   }
 

@@ -119,7 +119,8 @@ bool configure(ssl::context& ctx, bool server, const tls_files& files,
     ec);
   ctx.use_private_key_file(files.key, ssl::context::pem, ec);
   if (ec) {
-    error = "cannot use the key " + files.key + ": " + ec.message();
+    error = "cannot use the key " + files.key + " with the certificate "
+            + files.cert + ": " + ec.message();
     return false;
   }
   if (SSL_CTX_check_private_key(native) != 1) {
