@@ -127,6 +127,7 @@ public:
   node_pool pool;
   log_limiter log;
   bucket frames_all;
+  bucket accepts;
   bool stopped = false;
 
   // The thread, and what keeps it running until stop().

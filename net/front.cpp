@@ -157,6 +157,8 @@ front_core::front_core(caf::actor_system& system, front_settings s)
   frames_all = bucket{settings.frames_per_second_all,
                       2 * settings.frames_per_second_all,
                       2 * settings.frames_per_second_all};
+  accepts = bucket{settings.accepts_per_second, 2 * settings.accepts_per_second,
+                   2 * settings.accepts_per_second};
 }
 
 std::size_t front_core::max_queued() const {
@@ -210,7 +212,12 @@ void accept_next(std::shared_ptr<front_core> core,
     boost::system::error_code ignored;
     auto peer = endpoint_text(socket.remote_endpoint(ignored));
     std::string refusal;
-    if (core->connections >= core->settings.max_connections)
+    core->accepts.refill(steady::now());
+    if (core->accepts.tokens < 1)
+      refusal = "more than " + std::to_string(static_cast<int>(
+                                 core->settings.accepts_per_second))
+                + " new connections a second";
+    else if (core->connections >= core->settings.max_connections)
       refusal = "at the limit of " + std::to_string(core->settings.max_connections)
                 + " native connections (--max-native-connections)";
     else if (core->pending >= core->max_pending())
@@ -222,6 +229,7 @@ void accept_next(std::shared_ptr<front_core> core,
       core->log.line("refused a native connection from " + peer + ": " + refusal);
       socket.close(ignored);
     } else {
+      core->accepts.tokens -= 1;
       ++core->accepted;
       ++core->connections;
       ++core->pending;

@@ -53,6 +53,9 @@ struct front_settings {
   /// its budget is read more slowly.
   double frames_per_second = 2000;
   double frames_per_second_all = 20000;
+  /// New inbound connections a second (a TLS handshake costs a signature);
+  /// beyond, they are closed at once.
+  double accepts_per_second = 200;
   /// Mutual TLS on every connection when set.
   std::optional<tls_files> tls;
 };
