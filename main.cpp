@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
   dlt::http_limits limits;
   limits.max_event_streams = static_cast<std::size_t>(opt.max_event_streams);
   limits.allowed_origins = opt.allow_origins;
+  limits.python_json = opt.python_json;
   limits.max_body_bytes = opt.max_body_bytes;
   limits.max_header_bytes = opt.max_header_bytes;
   limits.read_timeout = std::chrono::milliseconds{opt.read_timeout_ms};
@@ -256,7 +257,8 @@ int main(int argc, char** argv) {
   settings.connect = front->connector();
   warn_about_descriptors(opt.max_connections, opt.max_native_connections);
 
-  auto fetcher = dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes);
+  auto fetcher = dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes,
+                                       opt.max_peer_bytes_in_flight);
   auto actors = dlt::spawn_node_actors(sys, fetcher, settings,
                                        std::move(loaded), storage, hub,
                                        published);

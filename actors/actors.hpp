@@ -87,6 +87,7 @@ using fetched_atom = caf::atom_constant<caf::atom("fetched")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using height_atom = caf::atom_constant<caf::atom("height")>;
 using mine_atom = caf::atom_constant<caf::atom("mine")>;
+using name_atom = caf::atom_constant<caf::atom("name")>;
 using open_atom = caf::atom_constant<caf::atom("open")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
 using pending_atom = caf::atom_constant<caf::atom("pending")>;
@@ -349,11 +350,13 @@ struct consensus_outcome {
   chain_view view;
 };
 
-/// What a chain fetch from one peer gave: its body, or why there is none
-/// (`result`: the peer_outcome word, e.g. timeout, unreachable, too_large).
+/// What a chain fetch from one peer gave: its chain, read and validated as
+/// it arrived, or why there is none (`result`: the peer_outcome word, e.g.
+/// not_longer, timeout, unreachable, invalid, too_large).
 struct fetch_result {
   bool ok = false;
-  std::string body_or_error;
+  chain_ptr chain; // when ok: a valid chain, from genesis
+  std::string error;
   std::string result;
 };
 
@@ -381,12 +384,14 @@ struct block_locator {
   std::vector<std::string> hashes;
 };
 
-/// Fetches GET /chain from a peer without blocking; calls `done` exactly once
-/// (from any thread) within `deadline`. Injected into the consensus actor, so the
-/// actor layer does no network I/O itself and tests can supply fakes.
+/// Fetches GET /chain from a peer without blocking and reads it into a
+/// validated chain as it arrives (a chain of at most `min_length` blocks is
+/// "not_longer"); calls `done` exactly once (from any thread) within
+/// `deadline`. Injected into the consensus actor, so the actor layer does no
+/// network I/O itself and tests can supply fakes.
 using chain_fetcher = std::function<void(
   const peer_address& peer, std::chrono::milliseconds deadline,
-  std::function<void(fetch_result)> done)>;
+  std::uint64_t min_length, std::function<void(fetch_result)> done)>;
 
 // -- events as the hub hands them out ------------------------------------------
 
@@ -475,6 +480,9 @@ using links_actor = caf::typed_actor<
     caf::strong_actor_ptr>,
   /// A node's face linked to us (from our face).
   caf::reacts_to<hello_atom, caf::strong_actor_ptr>,
+  /// How the peer whose face is `face` is listed in total_nodes (empty when
+  /// it is not a registered peer we are linked to).
+  caf::replies_to<name_atom, caf::strong_actor_ptr>::with<std::string>,
   /// Internal, from a link actor: `address` is linked to `face` (null: the
   /// link is down).
   caf::reacts_to<linked_atom, std::string, caf::strong_actor_ptr>>;
@@ -647,12 +655,10 @@ using miner_actor = caf::typed_actor<
   /// an append that outlives it answers outcome_unknown).
   caf::replies_to<mine_atom, deadline_t>::with<mine_outcome>>;
 
-/// Verifies one peer's chain off the scheduler (spawned detached per fetch).
+/// Verifies the blocks a native peer sent, off the scheduler (spawned
+/// detached per answer). HTTP peers' chains are read and validated as they
+/// arrive, by the chain_fetcher.
 using verifier_actor = caf::typed_actor<
-  /// Parses and validates a GET /chain body from `peer`; chains not longer
-  /// than `min_height` are skipped before hashing.
-  caf::replies_to<verify_atom, std::string, std::string, std::uint64_t>::with<
-    verified_chain>,
   /// Parses and validates blocks a native peer sent after our block
   /// `shared` (whose hash is the last argument).
   caf::replies_to<verify_atom, std::vector<std::string>, std::string,

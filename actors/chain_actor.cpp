@@ -89,7 +89,13 @@ void commit_and_answer(chain_ptr_self self, ledger_change change,
   commit(
     self, std::move(change), self->state.view(), std::move(what),
     [rp, answer = std::move(answer)]() mutable { rp.deliver(std::move(answer)); },
-    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    [rp](caf::error& err) mutable {
+      // The change is made in memory; whether it reached the disk is what
+      // cannot be told (a failed commit stops the node, a late one may land).
+      rp.deliver(make_node_error(node_error::outcome_unknown,
+                                 "storing the change failed (" + error_text(err)
+                                   + ")"));
+    });
 }
 
 /// Appends `b`, which extends our tip, and answers true once it is stored

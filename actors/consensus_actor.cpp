@@ -25,7 +25,6 @@
 
 #include "actors/log.hpp"
 #include "actors/verifier.hpp"
-#include "model/json_parse.hpp"
 #include "model/sha256.hpp"
 
 namespace dlt {
@@ -57,7 +56,7 @@ void report(consensus_ptr self, const round_state& r, bool replaced) {
   e.asked = r.peers.size();
   e.duration_s =
     std::chrono::duration<double>(clock::now() - r.started).count();
-  e.hit_deadline = r.deadline_passed && r.fetches_open > 0;
+  e.hit_deadline = false;
   for (std::size_t i = 0; i < r.peers.size(); ++i) {
     auto o = r.outcomes[i];
     if (o.result.empty())
@@ -67,6 +66,8 @@ void report(consensus_ptr self, const round_state& r, bool replaced) {
     if (o.result != "timeout" && o.result != "unreachable"
         && o.result != "error") // it answered, whatever it said
       ++e.answered;
+    if (o.result == "timeout") // by our deadline or the fetcher's own
+      e.hit_deadline = true;
     e.peers.push_back(std::move(o));
   }
   if (r.full)
@@ -221,16 +222,27 @@ void verify_tail(consensus_ptr self, std::uint64_t id, round_state& r,
 
 namespace {
 
+/// An HTTP peer's chain arrived, read and validated as it came in.
 void on_fetched(consensus_ptr self, std::uint64_t id, std::uint64_t index,
                 fetch_result& res) {
-  if (!res.ok)
-    return skip_peer(self, id, index, fetch_outcome(res), res.body_or_error);
+  if (!res.ok || !res.chain)
+    return skip_peer(self, id, index, fetch_outcome(res), res.error);
   auto r = take_fetch(self, id, index);
   if (!r)
     return;
-  // The verifier skips chains that cannot win before hashing anything.
-  verify(self, id, *r, index, std::move(res.body_or_error), r->peers[index].text,
-         min_height(*r));
+  verified_chain v;
+  v.peer = r->peers[index].text;
+  v.blocks = std::move(res.chain);
+  if (v.length() <= min_height(*r)) { // a longer one came in meanwhile
+    r->outcomes[index] = {v.peer, "not_longer",
+                          "chain of " + std::to_string(v.length())
+                            + " blocks is not longer than "
+                            + std::to_string(min_height(*r))};
+    return maybe_finish(self, id);
+  }
+  r->outcomes[index] = {v.peer, "ok", {}};
+  r->best = std::move(v);
+  maybe_finish(self, id);
 }
 
 void start_fetches(consensus_ptr self, std::uint64_t id,
@@ -257,7 +269,7 @@ void start_fetches(consensus_ptr self, std::uint64_t id,
       start_native_pull(self, id, i);
       continue;
     }
-    st.fetch(r.peers[i], st.settings.peer_timeout,
+    st.fetch(r.peers[i], st.settings.peer_timeout, r.our_height,
              [handle, id, i](fetch_result res) {
                caf::anon_send(handle, fetched_atom::value, id, i, std::move(res));
              });
@@ -314,10 +326,23 @@ void sync_with_announcer(consensus_ptr self, std::uint64_t index,
                          caf::strong_actor_ptr origin) {
   if (self->state.announced_rounds_open > 0)
     return; // a sync is under way already
-  peer_address from;
-  from.native = true;
-  from.text = "the announcer of block " + std::to_string(index);
-  begin_round(self, std::vector<peer_address>{from}, {std::move(origin)});
+  // Named as total_nodes lists it, when it is a peer we registered.
+  self->request(self->state.links, std::chrono::seconds(5), name_atom::value,
+                origin)
+    .then(
+      [self, index, origin](std::string& name) {
+        if (self->state.announced_rounds_open > 0)
+          return;
+        peer_address from;
+        from.native = true;
+        from.text = name.empty() ? "the announcer of block "
+                                     + std::to_string(index)
+                                 : name;
+        begin_round(self, std::vector<peer_address>{from}, {origin});
+      },
+      [self](caf::error& err) {
+        log("consensus", "no name for an announcer: ", error_text(err));
+      });
 }
 
 /// The announced block follows our tip: fetch just it from the announcer

@@ -83,8 +83,15 @@ void emit(hub_ptr self, node_event ev) {
   rec->event = std::move(ev);
   event_ptr e = std::move(rec);
   if (!e->name.empty()) { // internal events are not replayed
-    st.buffer.push_back(e);
-    st.buffer_bytes += record_bytes(*e);
+    // Streams replay only the rendered event: the buffer keeps that, not
+    // the block or transactions the live record carries.
+    auto light = std::make_shared<event_record>();
+    light->id = e->id;
+    light->time = e->time;
+    light->name = e->name;
+    light->data = e->data;
+    st.buffer.push_back(std::move(light));
+    st.buffer_bytes += record_bytes(*st.buffer.back());
     while (st.buffer.size() > st.settings.min_buffered_events
            && (st.buffer_bytes > st.settings.max_buffered_bytes
                || st.buffer.size() > st.settings.max_buffered_events)) {
@@ -122,10 +129,29 @@ void flush_mempool(hub_ptr self) {
   emit(self, std::move(ev));
 }
 
+/// The last transactions that fit an event: at most recent_transactions,
+/// and max_event_transaction_bytes of them (a huge one is left out), so
+/// every event stays small.
+void keep_recent(tx_list& recent) {
+  std::size_t bytes = 0, keep = 0;
+  tx_list kept;
+  for (auto it = recent.rbegin();
+       it != recent.rend() && keep < recent_transactions; ++it) {
+    if (bytes + it->size() > max_event_transaction_bytes)
+      continue;
+    bytes += it->size();
+    ++keep;
+    kept.push_back(std::move(*it));
+  }
+  recent.assign(std::make_move_iterator(kept.rbegin()),
+                std::make_move_iterator(kept.rend()));
+}
+
 void coalesce(hub_ptr self, mempool_changed change) {
   auto& st = self->state;
   if (!st.mempool) {
     st.mempool = std::move(change);
+    keep_recent(st.mempool->recent);
   } else {
     auto& m = *st.mempool;
     m.pending = change.pending;
@@ -134,10 +160,7 @@ void coalesce(hub_ptr self, mempool_changed change) {
     for (auto& tx : change.recent)
       m.recent.push_back(std::move(tx));
   }
-  auto& recent = st.mempool->recent;
-  if (recent.size() > recent_transactions)
-    recent.erase(recent.begin(),
-                 recent.end() - static_cast<std::ptrdiff_t>(recent_transactions));
+  keep_recent(st.mempool->recent);
   if (st.flush_queued)
     return;
   st.flush_queued = true;
@@ -208,7 +231,11 @@ event_hub_actor::behavior_type hub_behavior(hub_ptr self,
         offer_unnumbered(self, *m);
         return coalesce(self, std::move(*m));
       }
-      flush_mempool(self);
+      // A held-back mempool change goes first, so streams see the node's
+      // states in order; internal events (group commits, thousands a second
+      // under load) are not streamed and do not cut the coalescing short.
+      if (!event_name(ev).empty())
+        flush_mempool(self);
       emit(self, std::move(ev));
     },
     [self](subscribe_atom, event_sink_ptr& sink, std::uint64_t after,

@@ -338,6 +338,13 @@ links_behavior(links_ptr self, peer_registry_actor registry, peer_actor face,
       if (st.push && !st.last_tip.empty())
         announce_to(self, peer);
     },
+    [self](name_atom, const caf::strong_actor_ptr& face) {
+      if (face)
+        for (const auto& [text, linked] : self->state.linked)
+          if (linked && linked->node() == face->node())
+            return text;
+      return std::string{};
+    },
     [self](linked_atom, const std::string& text, caf::strong_actor_ptr& face) {
       on_linked(self, text, std::move(face));
     },

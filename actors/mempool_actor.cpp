@@ -26,6 +26,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/event_json.hpp"
 #include "actors/log.hpp"
 #include "actors/spawn.hpp"
 
@@ -68,13 +69,16 @@ void report(mempool_ptr self, mempool_changed change) {
   self->send(self->state.hub, node_event{std::move(change)});
 }
 
-/// What a batch of adds tells the hub.
+/// What a batch of adds tells the hub: how many, and the last few that
+/// are small enough to show (the hub keeps its events small).
 mempool_changed added_event(const std::vector<stored_tx>& added) {
   mempool_changed e;
   e.added = added.size();
-  auto from = added.size() > recent_in_event ? added.size() - recent_in_event : 0;
-  for (auto i = from; i < added.size(); ++i)
-    e.recent.push_back(added[i].json);
+  for (auto it = added.rbegin();
+       it != added.rend() && e.recent.size() < recent_in_event; ++it)
+    if (it->json.size() <= max_event_transaction_bytes)
+      e.recent.push_back(it->json);
+  std::reverse(e.recent.begin(), e.recent.end());
   return e;
 }
 

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "model/json_parse.hpp"
+#include "model/json_blocks.hpp"
 
 namespace dlt {
 namespace {
@@ -156,8 +156,7 @@ void pull_done(consensus_ptr self, std::uint64_t id, std::uint64_t index) {
 }
 
 result<block> parse_block_text(const std::string& json) {
-  auto doc = parse_json(json);
-  return doc ? block_from_json(*doc) : result<block>{failure{doc.error()}};
+  return block_from_text(json);
 }
 
 bool recent_hashes::insert(const std::string& hash) {

@@ -8,8 +8,11 @@ bound (these machines are shared: absolute numbers drift, ratios hold).
 
 Bounds: nginx serving the very same response bytes (HTTP rows), the peers'
 own delay (consensus), moving the same bytes (chain adoption), raw Crypto++
-SHA-256 over the same canonical bytes (validation). The Python reference
-protocol (tests/e2e/ref_node.py) runs the same cases where it can.
+SHA-256 over the same canonical bytes (validation), the same node without
+event streams or metrics (events, metrics; bench_observe.py), the issues'
+own targets where there is nothing to compare with (event latency, the CPU
+of scrapes). The Python reference protocol (tests/e2e/ref_node.py) runs the
+same cases where it can.
 """
 import argparse
 import json
@@ -32,6 +35,7 @@ sys.path.insert(0, HERE)
 from fake_peers import make_chain  # noqa: E402
 from harness import Client, Node, RefNode, call, free_port  # noqa: E402
 from peers import PeerFarm  # noqa: E402
+from bench_observe import bench_events, bench_metrics  # noqa: E402
 
 BUILD = os.environ.get("DLT_BUILD") or os.path.join(ROOT, "build")
 os.environ.setdefault("DLT_NODE", os.path.join(BUILD, "dlt-node"))
@@ -169,9 +173,16 @@ def timed_post(url, path, timeout=600):
 ROWS = []
 
 
-def row(case, node, bound, ratio=None, target=None, notes=""):
+def row(case, node, bound, ratio=None, target=None, notes="", figure=None):
+    """One line of the table. `target` is (kind, value) checked against the
+    ratio, or (kind, value, unit) checked against `figure` (a latency in
+    ms, a CPU share in %)."""
     ok = ""
-    if target is not None and ratio is not None:
+    if target is not None and len(target) == 3:
+        kind, value, unit = target
+        ok = "yes" if (figure >= value if kind == ">=" else figure <= value) else "NO"
+        target = "%s %s %s" % (kind, value, unit)
+    elif target is not None and ratio is not None:
         kind, value = target
         ok = "yes" if (ratio >= value if kind == ">=" else ratio <= value) else "NO"
         target = "%s %s" % (kind, value)
@@ -486,7 +497,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=3, help="duration of each wrk run")
     ap.add_argument("--repeats", type=int, default=3,
                     help="alternating node/bound wrk pairs per HTTP row (median kept)")
-    ap.add_argument("--only", help="comma-separated sections: http,mine,consensus,adopt,validation,reference")
+    ap.add_argument("--only", help="comma-separated sections: http,mine,consensus,adopt,native,"
+                         "validation,reference,events,metrics")
     ap.add_argument("--out", help="Markdown output (default bench/results.md; quick: none)")
     args = ap.parse_args()
     if args.quick:
@@ -498,7 +510,9 @@ def main():
     sections = {"http": bench_http, "mine": bench_mine, "consensus": bench_consensus,
                 "adopt": bench_adopt, "native": bench_native,
                 "validation": bench_validation,
-                "reference": bench_reference_http}
+                "reference": bench_reference_http,
+                "events": lambda a: bench_events(a, row, wrk),
+                "metrics": lambda a: bench_metrics(a, row, wrk)}
     chosen = args.only.split(",") if args.only else list(sections)
     print("  %-46s %-28s %-28s %6s %s" % ("case", "dlt-node", "bound", "ratio", "met"))
     for name in chosen:

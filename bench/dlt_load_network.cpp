@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "model/chain.hpp"
+#include "model/json_blocks.hpp"
 #include "model/json_parse.hpp"
 
 namespace dlt_load {
@@ -64,9 +65,7 @@ std::optional<chain_scan> scan_chain(std::string_view body) {
 namespace {
 
 bool tip_from_scan(const chain_scan& s, node_view& v) {
-  auto doc = dlt::parse_json(s.last);
-  auto b = doc ? dlt::block_from_json(*doc)
-               : dlt::result<dlt::block>{dlt::failure{doc.error()}};
+  auto b = dlt::block_from_text(s.last);
   if (!b) {
     v.error = "its last block is unreadable: " + b.error();
     return false;

@@ -49,8 +49,8 @@ setting flag(const char* help, bool node_options::*field) {
 
 /// Switches: "--key" alone means true.
 bool is_switch(const std::string& key) {
-  return key == "requeue-orphans" || key == "ephemeral"
-         || key == "caf-insecure";
+  return key == "requeue-orphans" || key == "ephemeral" || key == "metrics"
+         || key == "python-json" || key == "caf-insecure";
 }
 
 // A TCP port, 0 to 65535, into a field of any integer type.
@@ -192,6 +192,16 @@ const std::map<std::string, setting>& settings() {
     {"peer-failing-for-s",
      number("seconds a peer must keep failing before it is evicted [300]",
             &node_options::peer_failing_for_s, 0, 100000000)},
+    {"python-json",
+     flag("accept in POST /transactions/new the values only Python's json "
+          "writes: integers beyond 64 bits, NaN, Infinity, lone surrogates "
+          "(blocks from peers carry them always) [false]",
+          &node_options::python_json)},
+    {"max-peer-bytes-in-flight",
+     number("bytes of peers' chain answers held at once, all rounds and "
+            "peers together; a fetch beyond it is dropped (0: "
+            "max-peer-response-bytes) [0]",
+            &node_options::max_peer_bytes_in_flight, 0, max64)},
     {"metrics",
      flag("serve Prometheus metrics at GET /metrics [true]",
           &node_options::metrics)},

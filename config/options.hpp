@@ -73,6 +73,12 @@ struct node_options {
   std::uint64_t peer_failing_for_s = 300;
   /// Serve GET /metrics (Prometheus).
   bool metrics = true;
+  /// Accept in POST /transactions/new the values only Python's json writes
+  /// (integers beyond 64 bits, NaN, Infinity, lone surrogates).
+  bool python_json = false;
+  /// Bytes held for peers' chain answers at once, node-wide (0: the same as
+  /// max_peer_response_bytes).
+  std::uint64_t max_peer_bytes_in_flight = 0;
   /// Open GET /events streams.
   std::uint64_t max_event_streams = 256;
   /// Origins (besides the node's own) whose browser pages may POST.

@@ -34,8 +34,9 @@ struct edge_settings {
   std::chrono::milliseconds consensus_timeout{dlt::ask_timeout * 2};
   /// The deadline the sweep keeps for transactions.
   std::chrono::milliseconds hot_ask_timeout{dlt::ask_timeout};
-  /// The deadline of every other request.
-  std::chrono::milliseconds ask_timeout{dlt::ask_timeout};
+  /// The deadline of every other request: longer than the actors' own
+  /// asks (dlt::ask_timeout), so they answer first and say what happened.
+  std::chrono::milliseconds ask_timeout{dlt::ask_timeout + std::chrono::seconds(5)};
   /// Reported by GET /status.
   std::string version = "dlt-node";
   std::string native_address; // "caf://host:port", empty when unpublished

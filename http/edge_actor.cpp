@@ -240,11 +240,13 @@ void pending(edge_ptr self, rest_request& req, responder_ptr rp) {
       fail_with(rp, "listing pending transactions", false));
 }
 
+/// The peer's chain as it was read (each block in canonical form: the
+/// same blocks and hashes as the peer's own answer).
 rest_response peer_chain_answer(const fetch_result& res) {
-  if (res.ok)
-    return json_response(200, res.body_or_error);
-  return error_response(502, "the peer's chain could not be read: "
-                               + res.body_or_error);
+  if (res.ok && res.chain)
+    return json_response(200, "{\"chain\": " + chain_json_array(*res.chain)
+                                + ", \"is_valid\": true}");
+  return error_response(502, "the peer's chain could not be read: " + res.error);
 }
 
 void peer_chain(edge_ptr self, rest_request& req, responder_ptr rp) {
@@ -272,7 +274,7 @@ void peer_chain(edge_ptr self, rest_request& req, responder_ptr rp) {
         if (view.waiting.size() > 1)
           return; // a fetch is under way
         auto edge = caf::actor_cast<edge_actor>(self);
-        st.settings.fetch(*p, st.settings.peer_timeout,
+        st.settings.fetch(*p, st.settings.peer_timeout, 0,
                           [edge, wanted](fetch_result res) {
                             caf::anon_send(edge, fetched_atom::value, wanted,
                                            std::move(res));

@@ -1,13 +1,39 @@
+// Fetching a peer's chain for consensus: Beast, fully asynchronous, one
+// deadline for the whole fetch (resolve, connect, request, answer), and the
+// answer read as it arrives: each piece (256 KiB) goes to the model's chain reader
+// (model/json_blocks.hpp), which keeps only the blocks accepted so far and
+// stops at the first thing that is not a valid, linked block. No body is
+// ever held whole and no DOM is built, so a peer's answer costs about its
+// canonical bytes, and a hostile one far less.
+//
+// All answers being read at once share one budget (max_bytes_in_flight):
+// a fetch that would take more is dropped ("too_large"), so any set of
+// peers can make the node hold at most that much (and the blocks it keeps
+// count until the chain is dropped or adopted).
+//
+// Parsing runs on a thread of its own at a lower priority than the HTTP
+// threads, one piece at a time per fetch: the next piece is read only when
+// the last one is parsed, so a fast peer cannot queue unparsed bytes.
+
 #include "http/peer_client.hpp"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "model/json_blocks.hpp"
 
 namespace dlt {
 namespace {
@@ -17,16 +43,66 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
+constexpr std::size_t piece_bytes = 256 * 1024;
+
+/// Bytes held for answers, node-wide.
+class byte_budget {
+public:
+  explicit byte_budget(std::uint64_t limit) : limit_(limit) {}
+
+  bool take(std::uint64_t n) {
+    auto used = used_.load(std::memory_order_relaxed);
+    do {
+      if (used + n > limit_)
+        return false;
+    } while (!used_.compare_exchange_weak(used, used + n,
+                                          std::memory_order_relaxed));
+    return true;
+  }
+
+  void give_back(std::uint64_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
+
+private:
+  std::atomic<std::uint64_t> used_{0};
+  std::uint64_t limit_;
+};
+
+/// What every fetch shares: the parse thread and the budget.
+struct fetch_context {
+  net::io_context& ioc;
+  std::uint64_t max_response_bytes;
+  byte_budget budget;
+  net::thread_pool parser{1};
+
+  fetch_context(net::io_context& io, std::uint64_t max_bytes,
+                std::uint64_t max_in_flight)
+    : ioc(io), max_response_bytes(max_bytes), budget(max_in_flight) {
+    net::post(parser, [] {
+      setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+    });
+  }
+
+  ~fetch_context() {
+    parser.join();
+  }
+};
+
 class fetch_op : public std::enable_shared_from_this<fetch_op> {
 public:
-  fetch_op(net::io_context& ioc, std::uint64_t max_bytes,
+  fetch_op(std::shared_ptr<fetch_context> ctx, std::uint64_t min_length,
            std::function<void(fetch_result)> done)
-    : strand_(net::make_strand(ioc)),
+    : ctx_(std::move(ctx)),
+      strand_(net::make_strand(ctx_->ioc)),
       resolver_(strand_),
       stream_(strand_),
       timer_(strand_),
-      max_bytes_(max_bytes),
+      reader_(min_length),
+      piece_(piece_bytes, '\0'),
       done_(std::move(done)) {
+  }
+
+  ~fetch_op() {
+    ctx_->budget.give_back(reserved_);
   }
 
   void start(const peer_address& peer, std::chrono::milliseconds deadline) {
@@ -41,7 +117,7 @@ private:
     timer_.async_wait([self = shared_from_this(), deadline](beast::error_code ec) {
       if (!ec)
         self->finish("timeout", "no answer within "
-                              + std::to_string(deadline.count()) + " ms");
+                                  + std::to_string(deadline.count()) + " ms");
     });
     stream_.expires_after(deadline);
     req_.method(http::verb::get);
@@ -62,7 +138,8 @@ private:
         self->stream_.async_connect(
           results, [self](beast::error_code ec, const tcp::endpoint&) {
             if (ec)
-              return self->finish("unreachable", "cannot connect: " + ec.message());
+              return self->finish("unreachable",
+                                  "cannot connect: " + ec.message());
             self->send();
           });
       });
@@ -73,58 +150,135 @@ private:
                       [self = shared_from_this()](beast::error_code ec,
                                                   std::size_t) {
                         if (ec)
-                          return self->finish("unreachable", "cannot send request: "
-                                                       + ec.message());
+                          return self->finish("unreachable",
+                                              "cannot send request: "
+                                                + ec.message());
                         self->receive();
                       });
   }
 
   void receive() {
-    parser_.emplace();
-    parser_->body_limit(max_bytes_);
-    parser_->header_limit(64 * 1024);
+    parser_.body_limit(ctx_->max_response_bytes);
+    parser_.header_limit(64 * 1024);
     // Header first: an announced oversized body is refused before any of it
-    // is read. The size is checked again after reading, for chunked bodies
-    // and because the parser's own limit is not reliably reported when
-    // header and body arrive in one read.
+    // is read.
     http::async_read_header(
-      stream_, buffer_, *parser_,
+      stream_, buffer_, parser_,
       [self = shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec)
           return self->fail_read(ec);
-        auto length = self->parser_->content_length();
-        if (length && *length > self->max_bytes_)
+        auto& res = self->parser_.get();
+        if (res.result() != http::status::ok)
+          return self->finish("http_error", "answered HTTP "
+                                              + std::to_string(res.result_int()));
+        auto length = self->parser_.content_length();
+        if (length && *length > self->ctx_->max_response_bytes)
           return self->too_large();
-        http::async_read(self->stream_, self->buffer_, *self->parser_,
-                         [self](beast::error_code ec, std::size_t) {
-                           if (ec)
-                             return self->fail_read(ec);
-                           self->on_response();
-                         });
+        self->read_piece();
       });
+  }
+
+  void read_piece() {
+    if (parser_.is_done())
+      return complete();
+    auto& body = parser_.get().body();
+    body.data = piece_.data();
+    body.size = piece_.size();
+    fill_piece();
+  }
+
+  /// Reads until the piece is full or the body ends: a piece handed to the
+  /// parser costs two thread hops, so it should be a big one.
+  void fill_piece() {
+    http::async_read_some(
+      stream_, buffer_, parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec == http::error::need_buffer)
+          ec = {};
+        if (ec)
+          return self->fail_read(ec);
+        auto left = self->parser_.get().body().size;
+        if (left > 0 && !self->parser_.is_done())
+          return self->fill_piece();
+        self->parse_piece(self->piece_.size() - left);
+      });
+  }
+
+  void parse_piece(std::size_t n) {
+    if (n == 0)
+      return read_piece();
+    received_ += n;
+    if (received_ > ctx_->max_response_bytes)
+      return too_large();
+    if (!ctx_->budget.take(n))
+      return finish("too_large",
+                    "the node's budget for peers' answers "
+                    "(--max-peer-bytes-in-flight) is in use by other fetches");
+    reserved_ += n;
+    // Parse off the HTTP threads; come back here for the next piece.
+    net::post(ctx_->parser, [self = shared_from_this(), n] {
+      bool ok = self->reader_.feed(std::string_view{self->piece_.data(), n});
+      net::post(self->strand_, [self, ok] {
+        if (!ok)
+          return self->refused();
+        self->read_piece();
+      });
+    });
+  }
+
+  void complete() {
+    net::post(ctx_->parser, [self = shared_from_this()] {
+      auto chain = self->reader_.finish();
+      net::post(self->strand_, [self, chain = std::move(chain)]() mutable {
+        if (!chain)
+          return self->refused();
+        self->deliver(std::move(*chain));
+      });
+    });
+  }
+
+  void refused() {
+    if (reader_.not_longer())
+      return finish("not_longer", reader_.error());
+    finish("invalid", "invalid chain: " + reader_.error());
   }
 
   void fail_read(beast::error_code ec) {
     if (ec == http::error::body_limit)
       return too_large();
+    if (ec == beast::error::timeout) // the stream's expiry is the deadline
+      return finish("timeout", "no answer within the deadline");
     finish("invalid", "bad answer: " + ec.message());
   }
 
   void too_large() {
-    finish("too_large", "answer larger than " + std::to_string(max_bytes_)
-                    + " bytes");
+    finish("too_large", "answer larger than "
+                          + std::to_string(ctx_->max_response_bytes) + " bytes");
   }
 
-  void on_response() {
-    auto& res = parser_->get();
-    if (res.result() != http::status::ok)
-      return finish("http_error", "answered HTTP " + std::to_string(res.result_int()));
-    if (res.body().size() > max_bytes_)
-      return too_large();
-    finish("ok", std::move(res.body()));
+  /// The chain keeps its share of the budget until it is dropped.
+  void deliver(chain blocks) {
+    auto ctx = ctx_;
+    auto held = std::exchange(reserved_, 0);
+    chain_ptr kept{new chain(std::move(blocks)), [ctx, held](chain* c) {
+                     delete c;
+                     ctx->budget.give_back(held);
+                   }};
+    fetch_result res;
+    res.ok = true;
+    res.result = "ok";
+    res.chain = std::move(kept);
+    done(std::move(res));
   }
 
-  void finish(const char* result, std::string body_or_error) {
+  void finish(const char* result, std::string error) {
+    fetch_result res;
+    res.result = result;
+    res.error = std::move(error);
+    done(std::move(res));
+  }
+
+  void done(fetch_result res) {
     if (!done_)
       return;
     auto done = std::move(done_);
@@ -134,29 +288,35 @@ private:
     resolver_.cancel();
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
-    done(fetch_result{std::string_view{result} == "ok", std::move(body_or_error),
-                      result});
+    done(std::move(res));
   }
 
+  std::shared_ptr<fetch_context> ctx_;
   net::strand<net::io_context::executor_type> strand_;
   tcp::resolver resolver_;
   beast::tcp_stream stream_;
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
   http::request<http::empty_body> req_;
-  std::optional<http::response_parser<http::string_body>> parser_;
-  std::uint64_t max_bytes_;
+  http::response_parser<http::buffer_body> parser_;
+  chain_reader reader_;
+  std::string piece_;
+  std::uint64_t received_ = 0;
+  std::uint64_t reserved_ = 0; // of the budget, until delivered or dropped
   std::function<void(fetch_result)> done_;
 };
 
 } // namespace
 
 chain_fetcher make_peer_fetcher(net::io_context& ioc,
-                                std::uint64_t max_response_bytes) {
-  return [&ioc, max_response_bytes](const peer_address& peer,
-                                    std::chrono::milliseconds deadline,
-                                    std::function<void(fetch_result)> done) {
-    std::make_shared<fetch_op>(ioc, max_response_bytes, std::move(done))
+                                std::uint64_t max_response_bytes,
+                                std::uint64_t max_bytes_in_flight) {
+  auto ctx = std::make_shared<fetch_context>(
+    ioc, max_response_bytes,
+    max_bytes_in_flight ? max_bytes_in_flight : max_response_bytes);
+  return [ctx](const peer_address& peer, std::chrono::milliseconds deadline,
+               std::uint64_t min_length, std::function<void(fetch_result)> done) {
+    std::make_shared<fetch_op>(ctx, min_length, std::move(done))
       ->start(peer, deadline);
   };
 }

@@ -11,9 +11,11 @@
 
 namespace dlt {
 
-/// Reads `body` as `kind` says into `req` (tx, nodes); on a malformed or
-/// refused body, the 400 answer to give instead.
+/// Reads `body` as `kind` says into `req` (tx, nodes), through the model's
+/// one reader of JSON text (model/json_requests.hpp); on a malformed or
+/// refused body, the 400 answer to give instead. `python_values`: accept
+/// what only Python writes (--python-json).
 std::optional<rest_response> read_body(body_kind kind, const std::string& body,
-                                       rest_request& req);
+                                       bool python_values, rest_request& req);
 
 } // namespace dlt

@@ -39,6 +39,8 @@ struct http_limits {
   /// Origins besides the node's own whose browser pages may change state
   /// (POST); see origin_allowed().
   std::vector<std::string> allowed_origins;
+  /// Accept in requests the values only Python writes (--python-json).
+  bool python_json = false;
 };
 
 /// A file of the explorer page as the transport serves it.

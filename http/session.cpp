@@ -100,6 +100,7 @@ private:
   }
 
   void read_header() {
+    started_ = std::chrono::steady_clock::now(); // the request has begun
     stream_.expires_after(ctx_->limits.read_timeout);
     http::async_read_header(
       stream_, buffer_, *parser_,
@@ -146,7 +147,20 @@ private:
         || ec == net::error::connection_reset || ec == net::error::eof)
       return do_close();
     idle_ = false;
+    // Refused before it was whole: counted under its route and method when
+    // its header was read, else as unknown.
     route_ = &find_route("");
+    // The request line is kept as soon as it is read, also when the header
+    // block or the body is refused afterwards.
+    if (parser_ && !parser_->get().method_string().empty()) {
+      auto& req = parser_->get();
+      method_ = std::string(req.method_string());
+      auto target = req.target();
+      route_ = &find_route(std::string_view{target.data(),
+                                            target.substr(0, target.find('?')).size()});
+    } else {
+      method_.clear();
+    }
     if (ec == http::error::body_limit)
       return write_error(413, "Request body larger than "
                                 + std::to_string(ctx_->limits.max_body_bytes)
@@ -170,7 +184,6 @@ private:
 
   void dispatch() {
     idle_ = false;
-    started_ = std::chrono::steady_clock::now();
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
@@ -241,7 +254,8 @@ private:
 
   /// Reads the body (this thread) and hands the request to the edge.
   void read_and_hand_on(rest_request out, std::string body) {
-    if (auto refused = dlt::read_body(route_->body, body, out))
+    if (auto refused = dlt::read_body(route_->body, body,
+                                      ctx_->limits.python_json, out))
       return write(std::move(*refused));
     parked_ = true;
     // The reply comes back on any thread; post it onto this strand.

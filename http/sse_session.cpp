@@ -125,13 +125,16 @@ private:
                      });
   }
 
+  /// Wakes keep_alive_every after the last write; a stream that got
+  /// nothing since then gets a comment.
   void tick() {
-    timer_.expires_after(keep_alive_every);
+    timer_.expires_at(written_ + keep_alive_every);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->closed_)
         return;
       if (std::chrono::steady_clock::now() - self->written_ >= keep_alive_every) {
         self->keep_alive_due_ = true;
+        self->written_ = std::chrono::steady_clock::now(); // counted as sent
         self->write_more();
       }
       self->tick();
@@ -216,6 +219,7 @@ void sse_session::start(unsigned version, std::uint64_t after) {
                      self->writing_ = false;
                      if (ec)
                        return self->do_close();
+                     self->written_ = std::chrono::steady_clock::now();
                      self->stream_.expires_never();
                      // Events come only now: the header is out first.
                      caf::anon_send(self->ctx_->wiring.hub, subscribe_atom::value,

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "model/json_numbers.hpp"
+
 namespace dlt {
 namespace {
 
@@ -162,51 +164,8 @@ void append_python_string(std::string& out, std::string_view s) {
 }
 
 void append_python_float(std::string& out, double value) {
-  // Shortest round-trip digits in the form "d.ddde+XX" / "de-XX".
-  char sci[32];
-  auto r = std::to_chars(sci, sci + sizeof sci, value,
-                         std::chars_format::scientific);
-  std::string_view repr(sci, static_cast<std::size_t>(r.ptr - sci));
-  std::size_t pos = 0;
-  bool negative = repr[0] == '-';
-  if (negative)
-    ++pos;
-  auto e_pos = repr.find('e');
-  std::string digits;
-  for (std::size_t k = pos; k < e_pos; ++k)
-    if (repr[k] != '.')
-      digits += repr[k];
-  int exponent = std::atoi(std::string(repr.substr(e_pos + 1)).c_str());
-
-  if (negative)
-    out += '-';
-  const int n = static_cast<int>(digits.size());
-  if (exponent >= -4 && exponent < 16) {
-    if (exponent < 0) {
-      out += "0.";
-      out.append(static_cast<std::size_t>(-exponent - 1), '0');
-      out += digits;
-    } else if (exponent + 1 >= n) {
-      out += digits;
-      out.append(static_cast<std::size_t>(exponent + 1 - n), '0');
-      out += ".0";
-    } else {
-      out.append(digits, 0, static_cast<std::size_t>(exponent + 1));
-      out += '.';
-      out.append(digits, static_cast<std::size_t>(exponent + 1));
-    }
-  } else {
-    out += digits[0];
-    if (n > 1) {
-      out += '.';
-      out.append(digits, 1);
-    }
-    out += exponent < 0 ? "e-" : "e+";
-    int mag = exponent < 0 ? -exponent : exponent;
-    if (mag < 10)
-      out += '0';
-    out += std::to_string(mag);
-  }
+  char buf[32];
+  out.append(buf, json_detail::format_python_float(buf, value));
 }
 
 void append_canonical(std::string& out, const nlohmann::json& value) {

@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "model/canonical_json.hpp"
+#include "model/json_blocks.hpp"
 
 namespace dlt {
 
@@ -50,13 +51,8 @@ result<chain> chain_from_json(const nlohmann::json& blocks) {
 }
 
 std::vector<std::string> block_transactions(const block& b) {
-  std::vector<std::string> out;
-  auto doc = nlohmann::json::parse(b.json, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("transactions"))
-    return out; // never for blocks this model built
-  for (const auto& tx : doc["transactions"])
-    out.push_back(canonical(tx));
-  return out;
+  // The block's bytes are canonical: its transactions are slices of them.
+  return transactions_of(b.json);
 }
 
 std::size_t common_prefix(const chain& a, const chain& b) {

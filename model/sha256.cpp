@@ -23,23 +23,39 @@ std::string sha256_hex(std::string_view bytes) {
 
 namespace dlt {
 
+namespace {
+
+/// Hex digit values; -1 for anything else (uppercase included: hashes are
+/// lowercase, as Python's hexdigest writes them).
+struct hex_table {
+  std::int8_t value[256];
+  constexpr hex_table() : value{} {
+    for (int i = 0; i < 256; ++i)
+      value[i] = -1;
+    for (int i = 0; i < 10; ++i)
+      value['0' + i] = static_cast<std::int8_t>(i);
+    for (int i = 0; i < 6; ++i)
+      value['a' + i] = static_cast<std::int8_t>(10 + i);
+  }
+};
+
+constexpr hex_table hex_digits{};
+
+} // namespace
+
 std::optional<digest> digest_from_hex(std::string_view hex) {
   if (hex.size() != 64)
     return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    return -1;
-  };
   digest out;
+  int bad = 0;
   for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0)
-      return std::nullopt;
+    int hi = hex_digits.value[static_cast<unsigned char>(hex[2 * i])];
+    int lo = hex_digits.value[static_cast<unsigned char>(hex[2 * i + 1])];
+    bad |= hi | lo; // negative once any digit is not one
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
+  if (bad < 0)
+    return std::nullopt;
   return out;
 }
 

@@ -37,12 +37,13 @@ struct node_fixture {
   explicit node_fixture(std::chrono::milliseconds peer_timeout = 300ms,
                         bool requeue_orphans = false) {
     auto fetch = [this](const dlt::peer_address& p, std::chrono::milliseconds,
+                        std::uint64_t min_length,
                         std::function<void(dlt::fetch_result)> done) {
       auto& peer = peers.at(p.text);
       if (peer.mode == fake_peer::answer)
-        done({true, peer.body, "ok"});
+        done(test::fetched(peer.body, min_length));
       else if (peer.mode == fake_peer::fail)
-        done({false, "connection refused", "unreachable"});
+        done(test::failed_fetch("unreachable", "connection refused"));
       else {
         std::lock_guard<std::mutex> guard{hung_mutex};
         hung.push_back(std::move(done)); // never answered
@@ -209,7 +210,7 @@ TEST_CASE("a peer that never answers costs a round no more than the deadline") {
   // The late answer of the hung peer is ignored.
   std::lock_guard<std::mutex> guard{f.hung_mutex};
   for (auto& done : f.hung)
-    done({true, chain_body(50, 9.0), "ok"});
+    done(test::fetched(chain_body(50, 9.0)));
   CHECK(f.ask<std::uint64_t>(f.actors.chain, dlt::height_atom::value) == 3);
 }
 

@@ -20,8 +20,8 @@ TEST_CASE("native sync pages through a fork longer than one batch") {
   // batch would give b a 5-block candidate, shorter than its own chain:
   // b must keep asking until it holds a's whole chain.
   auto silent = [](const dlt::peer_address&, std::chrono::milliseconds,
-                   std::function<void(dlt::fetch_result)> done) {
-    done({false, "no HTTP here", "unreachable"});
+                   std::uint64_t, std::function<void(dlt::fetch_result)> done) {
+    done(test::failed_fetch("unreachable", "no HTTP here"));
   };
   caf::actor_system_config cfg_a;
   dlt::configure_native(cfg_a);

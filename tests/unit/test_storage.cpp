@@ -210,8 +210,9 @@ TEST_CASE("the ledger actors store every answered change and start from it") {
   auto theirs = make_chain(6);
   std::string body = "{\"chain\": " + dlt::chain_json_array(theirs) + "}";
   auto fetch = [&](const dlt::peer_address&, std::chrono::milliseconds,
+                   std::uint64_t min_length,
                    std::function<void(dlt::fetch_result)> done) {
-    done({true, body, "ok"});
+    done(test::fetched(body, min_length));
   };
   dlt::chain before;
   {
@@ -260,7 +261,9 @@ TEST_CASE("a batch taken before a reorg's reconciliation is not appended") {
   auto a = dlt::spawn_node_actors(
     sys,
     [&](const dlt::peer_address&, std::chrono::milliseconds,
-        std::function<void(dlt::fetch_result)> done) { done({true, body, "ok"}); },
+        std::uint64_t min_length, std::function<void(dlt::fetch_result)> done) {
+      done(test::fetched(body, min_length));
+    },
     test::with_gossip({300ms, true}));
   // Block 2 carries "x"; the adopted chain does not, so the reorg orphans
   // "x" and reconciles the mempool (a new epoch).

@@ -1,0 +1,48 @@
+#pragma once
+// SHA-256 as blocks are hashed, with one state reused per reader: building
+// a Crypto++ state per block costs as much as hashing a small block.
+// Internal to model/ (json_blocks.cpp, json_chain_reader.cpp).
+
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <cryptopp/sha.h>
+
+namespace dlt::json_detail {
+
+/// Lowercase hex SHA-256, as sha256_hex, from a reused state.
+class hasher {
+public:
+  std::string hex(std::string_view bytes) {
+    CryptoPP::byte digest[CryptoPP::SHA256::DIGESTSIZE];
+    sha_.CalculateDigest(digest,
+                         reinterpret_cast<const CryptoPP::byte*>(bytes.data()),
+                         bytes.size());
+    char text[2 * sizeof digest];
+    for (std::size_t i = 0; i < sizeof digest; ++i)
+      std::memcpy(text + 2 * i, pairs_.text[digest[i]], 2);
+    return std::string(text, sizeof text);
+  }
+
+private:
+  struct hex_pairs {
+    char text[256][2];
+    hex_pairs() {
+      static constexpr char digits[] = "0123456789abcdef";
+      for (int i = 0; i < 256; ++i) {
+        text[i][0] = digits[i >> 4];
+        text[i][1] = digits[i & 0xF];
+      }
+    }
+  };
+  static inline const hex_pairs pairs_;
+  CryptoPP::SHA256 sha_;
+};
+
+inline hasher& thread_hasher() {
+  thread_local hasher h;
+  return h;
+}
+
+} // namespace dlt::json_detail
