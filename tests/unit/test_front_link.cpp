@@ -34,8 +34,11 @@ struct fronted_node {
     front = dlt::net::front::start(sys, {}, error);
     REQUIRE(front);
     auto silent = [](const dlt::peer_address&, std::chrono::milliseconds,
-                     std::function<void(dlt::fetch_result)> done) {
-      done({false, "no HTTP here", "unreachable"});
+                     std::uint64_t, std::function<void(dlt::fetch_result)> done) {
+      dlt::fetch_result none;
+      none.error = "no HTTP here";
+      none.result = "unreachable";
+      done(std::move(none));
     };
     auto settings = test::with_gossip(gossip);
     settings.connect = front->connector();
