@@ -13,6 +13,10 @@
 //
 // Closing either side closes both; CAF then cleans up as for any lost
 // connection (its proxies of the peer die, monitors fire).
+//
+// (One file past the usual size: the two pumps share the connection's
+// state and its invariants -- what is held, paused, written, closed -- and
+// read best side by side.)
 
 #include <sys/socket.h>
 #include <unistd.h>
