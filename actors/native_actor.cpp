@@ -39,8 +39,8 @@ constexpr std::size_t max_answer_bytes = 16 << 20;
 /// hellos are dropped (the peer's blocks still come by consensus), answers
 /// carry fewer blocks (the asker pages on) or, with nothing left, an error.
 /// The front (net/) bounds sizes, shapes and the requests in flight.
-constexpr double notes_per_second = 100; // announcements
-constexpr double notes_burst = 200;
+constexpr double notes_per_second = 1000; // announcements
+constexpr double notes_burst = 2000;
 constexpr double hellos_per_second = 1;
 constexpr double hellos_burst = 5;
 constexpr double answer_bytes_per_second = 32 << 20;

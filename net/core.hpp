@@ -140,6 +140,20 @@ public:
   /// Links asked for before the face was set.
   std::vector<std::function<void()>> waiting;
 
+  /// Two nodes that link to each other at the same moment open two
+  /// connections; CAF keeps one, but when each side's CAF takes the
+  /// other's client handshake first, each closes its own outbound
+  /// connection as redundant and both go (then both link again at the same
+  /// moment). The lower node id breaks the tie: while its own links are
+  /// being opened, it holds back a higher node's inbound handshake (at most
+  /// a second), so its CAF meets the server's answer first and keeps that
+  /// connection. The highest node never waits, so waits cannot form a
+  /// cycle.
+  std::size_t outbound_pending = 0;
+  std::vector<std::function<void()>> held_back;
+  bool hold_inbound(const node_bytes& peer) const;
+  void release_held();
+
   std::size_t max_queued() const;
   std::size_t max_pending() const;
   /// Closes the connections holding most while all hold too much.

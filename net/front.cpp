@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstring>
 #include <future>
 #include <thread>
 
@@ -74,6 +75,18 @@ front_core::front_core(caf::actor_system& system, front_settings s)
 std::size_t front_core::max_queued() const {
   return settings.max_queued_bytes > 0 ? settings.max_queued_bytes
                                        : settings.limits.max_message;
+}
+
+bool front_core::hold_inbound(const node_bytes& peer) const {
+  return outbound_pending > 0
+         && std::memcmp(our_node.data(), peer.data(), node_size) < 0;
+}
+
+void front_core::release_held() {
+  auto waiting = std::move(held_back);
+  held_back.clear();
+  for (auto& resume : waiting)
+    resume();
 }
 
 std::size_t front_core::max_pending() const {
@@ -169,6 +182,17 @@ void connect(std::shared_ptr<front_core> core, peer_address peer,
                             + std::to_string(core->settings.max_connections)
                             + " native connections (--max-native-connections)");
   ++core->connections;
+  // Until CAF has the peer's answer (or the attempt failed), inbound
+  // handshakes from nodes with higher ids wait (see hold_inbound).
+  ++core->outbound_pending;
+  reply = std::make_shared<connect_reply>(
+    [core, inner = reply](caf::strong_actor_ptr face, std::string error) {
+      asio::post(core->ioc, [core] {
+        if (--core->outbound_pending == 0)
+          core->release_held();
+      });
+      inner->deliver(std::move(face), std::move(error));
+    });
   auto deadline = steady::now() + timeout;
   auto resolver = std::make_shared<tcp::resolver>(core->ioc);
   auto socket = std::make_shared<tcp::socket>(core->ioc);
@@ -322,6 +346,7 @@ void front::stop() {
     for (auto* s : sessions)
       s->close("the node is stopping", false);
     core->waiting.clear();
+    core->held_back.clear();
     core->work.reset();
     closed.set_value();
   });

@@ -51,8 +51,8 @@ struct front_settings {
   std::size_t max_memory = 0;
   /// Frames per second from one peer, and from all together; a peer over
   /// its budget is read more slowly.
-  double frames_per_second = 2000;
-  double frames_per_second_all = 20000;
+  double frames_per_second = 5000;
+  double frames_per_second_all = 50000;
   /// New inbound connections a second (a TLS handshake costs a signature);
   /// beyond, they are closed at once.
   double accepts_per_second = 200;

@@ -336,25 +336,50 @@ private:
         continue;
       }
       if (!was_established && rules_.established()) {
+        arm_deadline(); // from the handshake deadline to the idle one
         if (side_ == connection_rules::side::inbound) {
           --core_->pending;
+          if (core_->hold_inbound(rules_.peer_node()))
+            return hold_back();
           if (!hand_off())
             return;
         }
-        arm_deadline(); // from the handshake deadline to the idle one
       }
-      asio::async_write(local_, asio::buffer(f.frame),
-                        [self = this->shared_from_this()](
-                          const boost::system::error_code& ec, std::size_t) {
-                          if (self->closed_)
-                            return;
-                          if (ec)
-                            return self->close("CAF closed", false);
-                          self->release_frame();
-                          self->up();
-                        });
+      forward_up();
       return;
     }
+  }
+
+  /// Waits for our own links to be answered (see front_core::held).
+  void hold_back() {
+    holding_ = true;
+    auto self = this->shared_from_this();
+    core_->held_back.push_back([self] { self->resume(); });
+    pause_.expires_after(std::chrono::seconds(1));
+    pause_.async_wait([self](const boost::system::error_code&) { self->resume(); });
+  }
+
+  void resume() {
+    if (!holding_ || closed_)
+      return;
+    holding_ = false;
+    pause_.cancel();
+    if (hand_off())
+      forward_up();
+  }
+
+  /// Writes the frame judged last to CAF, then reads on.
+  void forward_up() {
+    asio::async_write(local_, asio::buffer(up_.frame),
+                      [self = this->shared_from_this()](
+                        const boost::system::error_code& ec, std::size_t) {
+                        if (self->closed_)
+                          return;
+                        if (ec)
+                          return self->close("CAF closed", false);
+                        self->release_frame();
+                        self->up();
+                      });
   }
 
   void release_frame() {
@@ -570,6 +595,7 @@ private:
   bool closed_ = false;
   bool handed_off_ = false;
   bool paused_ = false;
+  bool holding_ = false;
   bool writing_ = false;
   std::deque<std::vector<unsigned char>> out_;
   std::size_t out_bytes_ = 0;
