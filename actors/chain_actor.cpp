@@ -15,7 +15,7 @@
 #include <tuple>
 #include <unordered_set>
 
-#include "actors/chain_segments.hpp"
+#include "actors/chain_store.hpp"
 #include "actors/log.hpp"
 #include "actors/spawn.hpp"
 
@@ -28,8 +28,8 @@ namespace {
 constexpr std::chrono::minutes reconcile_timeout{5};
 
 struct chain_state {
-  chain blocks;
-  chain_segments segments;
+  /// The chain: each block's bytes once, in the served segments.
+  chain_store blocks;
   storage_actor storage; // null when ephemeral
   mempool_actor mempool;
   published_chain_ptr published;
@@ -38,8 +38,8 @@ struct chain_state {
   /// The mempool's epoch after the last reorg it was reconciled with: a
   /// batch taken before it may hold transactions the chain now carries.
   std::uint64_t mempool_epoch = 0;
-  /// Whether `blocks` passed validation (kept as an invariant: every change
-  /// is checked before it is made).
+  /// Whether the chain passed validation (kept as an invariant: every
+  /// change is checked before it is made).
   bool valid = false;
   /// Hashes of every block this node mined. Only their transactions are
   /// requeued when orphaned, so no two nodes requeue the same transaction.
@@ -50,7 +50,8 @@ struct chain_state {
   static inline const char* name = "chain";
 
   chain_view view() {
-    return {segments.json(), blocks.size(), valid, blocks.back().hash};
+    return {blocks.json_view(), blocks.size(), valid,
+            blocks.hash_hex(blocks.size())};
   }
 };
 
@@ -103,25 +104,13 @@ void commit_and_answer(chain_ptr_self self, ledger_change change,
 caf::result<bool> append(chain_ptr_self self, const block_ptr& b,
                          ledger_change change, std::string origin) {
   auto& st = self->state;
-  st.blocks.push_back(*b);
-  st.segments.push(st.blocks.back());
-  change.blocks.push_back(b);
+  st.blocks.push(*b);
+  change.blocks.push_back(row_of(b));
   auto rp = self->make_response_promise<bool>();
   commit_and_answer(self, std::move(change),
                     {event_payload{block_appended{b, std::move(origin)}}}, rp,
                     true);
   return rp;
-}
-
-/// The blocks of `blocks` from index `first` (1-based) on, as storage
-/// takes them.
-std::vector<std::shared_ptr<const block>> blocks_from(const chain& blocks,
-                                                      std::size_t first) {
-  std::vector<std::shared_ptr<const block>> out;
-  out.reserve(blocks.size() - (first - 1));
-  for (auto i = first - 1; i < blocks.size(); ++i)
-    out.push_back(std::make_shared<const block>(blocks[i]));
-  return out;
 }
 
 /// Makes our first `shared` blocks followed by `tail` the chain, stores it
@@ -132,23 +121,15 @@ void apply_reorg(chain_ptr_self self, std::uint64_t shared, chain tail,
   auto& st = self->state;
   auto dropped = st.blocks.size() - shared;
   auto added = tail.size();
-  while (st.blocks.size() > shared) {
-    st.blocks.pop_back();
-    st.segments.pop();
-  }
-  std::move(tail.begin(), tail.end(), std::back_inserter(st.blocks));
-  if (added > 16)
-    st.segments.rebuild_from(st.blocks, shared + 1);
-  else
-    for (auto i = shared; i < st.blocks.size(); ++i)
-      st.segments.push(st.blocks[i]);
+  st.blocks.truncate(shared);
+  st.blocks.append(std::move(tail));
   st.valid = true;
   log("chain", "adopted a chain of ", st.blocks.size(), " blocks (", added,
       " new after block ", shared, ") from ", peer);
   // Storage rewrites only what follows the shared blocks.
   ledger_change change;
   change.truncate_from = shared + 1;
-  change.blocks = blocks_from(st.blocks, shared + 1);
+  change.blocks = st.blocks.rows_from(shared + 1);
   std::vector<event_payload> events{
     chain_replaced{shared, dropped, added, std::move(peer)}};
   if (mempool) {
@@ -171,14 +152,14 @@ caf::result<consensus_outcome> adopt(chain_ptr_self self, std::uint64_t shared,
       || shared + tail.size() <= st.blocks.size())
     return consensus_outcome{false, st.view()}; // not longer (any more)
   if (auto err = links_error(shared == 0 ? std::string{genesis_previous_hash}
-                                         : st.blocks[shared - 1].hash,
+                                         : st.blocks.hash_hex(shared),
                              shared + 1, tail)) {
     log("chain", "not adopting the chain of ", peer, ": ", *err);
     return consensus_outcome{false, st.view()};
   }
   std::size_t skip = 0;
   while (skip < tail.size() && shared + skip < st.blocks.size()
-         && st.blocks[shared + skip].hash == tail[skip].hash)
+         && st.blocks.hash_hex(shared + skip + 1) == tail[skip].hash)
     ++skip;
   shared += skip;
   tail.erase(tail.begin(), tail.begin() + static_cast<std::ptrdiff_t>(skip));
@@ -188,11 +169,12 @@ caf::result<consensus_outcome> adopt(chain_ptr_self self, std::uint64_t shared,
     // Both sides from the last shared block on (reorg() skips position 0,
     // a genesis block or this shared one).
     auto from = shared == 0 ? 0 : shared - 1;
-    chain old_side(st.blocks.begin() + static_cast<std::ptrdiff_t>(from),
-                   st.blocks.end());
+    chain old_side;
+    for (auto i = from + 1; i <= st.blocks.size(); ++i)
+      old_side.push_back(st.blocks.block_at(i));
     chain new_side;
     if (shared > 0)
-      new_side.push_back(st.blocks[shared - 1]);
+      new_side.push_back(st.blocks.block_at(shared));
     new_side.insert(new_side.end(), tail.begin(), tail.end());
     moved = reorg(old_side, new_side, [&](const block& b) {
       return st.own.count(b.hash) > 0;
@@ -246,10 +228,11 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
   st.own.insert(own.begin(), own.end());
   if (blocks.empty()) {
     // A new ledger: its genesis block is the first thing stored.
-    st.blocks.push_back(make_genesis(wall_clock_seconds()));
+    blocks.push_back(make_genesis(wall_clock_seconds()));
+    st.blocks.push(blocks.back());
     if (st.storage) {
       ledger_change genesis;
-      genesis.blocks = blocks_from(st.blocks, 1);
+      genesis.blocks = st.blocks.rows_from(1);
       self->request(st.storage, ask_timeout, commit_atom::value,
                     std::move(genesis))
         .then([](std::uint64_t) {},
@@ -258,11 +241,11 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
                     self->system().render(err));
               });
     }
+    st.valid = true;
   } else {
-    st.blocks = std::move(blocks);
+    st.valid = !validation_error(blocks);
+    st.blocks.append(std::move(blocks));
   }
-  st.valid = !validation_error(st.blocks);
-  st.segments.rebuild_from(st.blocks, 1);
   st.published->store(st.view());
   return {
     [self](snapshot_atom) { return self->state.view(); },
@@ -270,14 +253,15 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
       return static_cast<std::uint64_t>(self->state.blocks.size());
     },
     [self](tip_atom) {
-      const auto& last = self->state.blocks.back();
-      return chain_tip{last.index, last.hash, self->state.valid};
+      const auto& blocks = self->state.blocks;
+      return chain_tip{blocks.size(), blocks.hash_hex(blocks.size()),
+                       self->state.valid};
     },
     [self](append_atom, const block_ptr& b,
            batch_origin& origin) -> caf::result<bool> {
       auto& st = self->state;
-      const auto& last = st.blocks.back();
-      if (!b || b->index != last.index + 1 || b->previous_hash != last.hash
+      if (!b || b->index != st.blocks.size() + 1
+          || b->previous_hash != st.blocks.hash_hex(st.blocks.size())
           || origin.epoch < st.mempool_epoch)
         return false;
       st.own.insert(b->hash);
@@ -299,8 +283,8 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
     },
     [self](extend_atom, const block_ptr& b) -> caf::result<bool> {
       auto& st = self->state;
-      if (!b || links_error(st.blocks.back().hash, st.blocks.size() + 1,
-                            chain{*b}))
+      if (!b || links_error(st.blocks.hash_hex(st.blocks.size()),
+                            st.blocks.size() + 1, chain{*b}))
         return false;
       return append(self, b, {}, "gossip");
     },
@@ -310,7 +294,7 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
       std::uint64_t step = 1;
       for (std::uint64_t i = blocks.size(); i >= 1;) {
         out.indexes.push_back(i);
-        out.hashes.push_back(blocks[i - 1].hash);
+        out.hashes.push_back(blocks.hash_hex(i));
         if (out.indexes.size() >= 10)
           step *= 2; // the last ten blocks one by one, then doubling
         if (i == 1)
@@ -323,10 +307,9 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
       auto& st = self->state;
       if (st.blocks.size() <= 1)
         return block_ptr{}; // never remove the genesis block
-      st.own.erase(st.blocks.back().hash);
-      auto popped = std::make_shared<const block>(std::move(st.blocks.back()));
-      st.blocks.pop_back();
-      st.segments.pop();
+      auto popped = std::make_shared<const block>(st.blocks.block_at(st.blocks.size()));
+      st.own.erase(popped->hash);
+      st.blocks.truncate(st.blocks.size() - 1);
       ledger_change change;
       change.truncate_from = popped->index;
       change.own_removed.push_back(popped->hash);

@@ -9,9 +9,11 @@ bound (these machines are shared: absolute numbers drift, ratios hold).
 Bounds: nginx serving the very same response bytes (HTTP rows), the peers'
 own delay (consensus), moving the same bytes (chain adoption), raw Crypto++
 SHA-256 over the same canonical bytes (validation), the same node without
-event streams or metrics (events, metrics; bench_observe.py), the issues'
-own targets where there is nothing to compare with (event latency, the CPU
-of scrapes). The Python reference protocol (tests/e2e/ref_node.py) runs the
+event streams or metrics (events, metrics; bench_observe.py), the RSS
+before an attack plus the peer budget, the peer deadline and the same
+client without attack (hostile; bench_hostile.py), the issues' own targets
+where there is nothing to compare with (event latency, the CPU of
+scrapes). The Python reference protocol (tests/e2e/ref_node.py) runs the
 same cases where it can.
 """
 import argparse
@@ -36,6 +38,7 @@ from fake_peers import make_chain  # noqa: E402
 from harness import Client, Node, RefNode, call, free_port  # noqa: E402
 from peers import PeerFarm  # noqa: E402
 from bench_observe import bench_events, bench_metrics  # noqa: E402
+from bench_hostile import bench_hostile  # noqa: E402
 
 BUILD = os.environ.get("DLT_BUILD") or os.path.join(ROOT, "build")
 os.environ.setdefault("DLT_NODE", os.path.join(BUILD, "dlt-node"))
@@ -498,7 +501,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3,
                     help="alternating node/bound wrk pairs per HTTP row (median kept)")
     ap.add_argument("--only", help="comma-separated sections: http,mine,consensus,adopt,native,"
-                         "validation,reference,events,metrics")
+                         "validation,reference,events,metrics,hostile")
     ap.add_argument("--out", help="Markdown output (default bench/results.md; quick: none)")
     args = ap.parse_args()
     if args.quick:
@@ -512,7 +515,8 @@ def main():
                 "validation": bench_validation,
                 "reference": bench_reference_http,
                 "events": lambda a: bench_events(a, row, wrk),
-                "metrics": lambda a: bench_metrics(a, row, wrk)}
+                "metrics": lambda a: bench_metrics(a, row, wrk),
+                "hostile": lambda a: bench_hostile(a, row)}
     chosen = args.only.split(",") if args.only else list(sections)
     print("  %-46s %-28s %-28s %6s %s" % ("case", "dlt-node", "bound", "ratio", "met"))
     for name in chosen:

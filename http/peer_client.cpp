@@ -62,6 +62,8 @@ public:
 
   void give_back(std::uint64_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
 
+  std::uint64_t limit() const { return limit_; }
+
 private:
   std::atomic<std::uint64_t> used_{0};
   std::uint64_t limit_;
@@ -212,8 +214,10 @@ private:
       return too_large();
     if (!ctx_->budget.take(n))
       return finish("too_large",
-                    "the node's budget for peers' answers "
-                    "(--max-peer-bytes-in-flight) is in use by other fetches");
+                    "the node's budget for peers' answers being read "
+                    "(--max-peer-bytes-in-flight, "
+                      + std::to_string(ctx_->budget.limit())
+                      + " bytes) is used up, by this answer or others");
     reserved_ += n;
     // Parse off the HTTP threads; come back here for the next piece.
     net::post(ctx_->parser, [self = shared_from_this(), n] {

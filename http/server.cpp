@@ -16,20 +16,25 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 
 #include "actors/log.hpp"
 #include "http/transport.hpp"
 
 namespace dlt {
 
-connection_registry::handle connection_registry::add(std::weak_ptr<connection> c) {
+void connection_registry::add(const std::shared_ptr<connection>& c) {
   std::lock_guard<std::mutex> guard{mutex_};
-  return list_.insert(list_.end(), std::move(c));
+  c->handle_ = list_.insert(list_.end(), c);
+  c->listed_ = true;
 }
 
-void connection_registry::remove(handle h) {
+void connection_registry::remove(connection& c) {
   std::lock_guard<std::mutex> guard{mutex_};
-  list_.erase(h);
+  if (!c.listed_)
+    return;
+  list_.erase(c.handle_);
+  c.listed_ = false;
 }
 
 bool connection_registry::full() {
@@ -41,18 +46,29 @@ bool connection_registry::make_room() {
   std::shared_ptr<connection> victim;
   {
     std::lock_guard<std::mutex> guard{mutex_};
-    for (auto pass : {&connection::idle, &connection::parked}) {
-      for (auto& weak : list_)
-        if (auto c = weak.lock(); c && ((*c).*pass)()) {
+    auto now = std::chrono::steady_clock::now();
+    static constexpr std::pair<conn_state, std::chrono::milliseconds> order[] = {
+      {conn_state::idle, min_age},
+      {conn_state::reading, min_age},
+      {conn_state::waiting, std::chrono::milliseconds{0}},
+      {conn_state::parked, min_parked_age},
+    };
+    for (auto [kind, age] : order) {
+      for (auto& weak : list_) {
+        auto c = weak.lock();
+        if (!c || c->state() != kind || now - c->since() < age)
+          continue;
+        if (!victim || c->since() < victim->since())
           victim = std::move(c);
-          break;
-        }
+      }
       if (victim)
         break;
     }
+    if (!victim)
+      return false;
+    list_.erase(victim->handle_);
+    victim->listed_ = false;
   }
-  if (!victim)
-    return false;
   victim->evict();
   return true;
 }
@@ -158,12 +174,34 @@ private:
       return;
     }
     if (ctx_->registry.full() && !ctx_->registry.make_room()) {
-      beast::error_code ignored;
-      socket.close(ignored); // every connection is streaming or writing
+      // Every connection is busy and none has waited long: say so rather
+      // than drop the client without a word.
+      refuse(std::move(socket));
     } else {
       start_session(std::move(socket), ctx_);
     }
     accept();
+  }
+
+  /// A canned 503 (Connection: close), written without reading the
+  /// request; the socket closes once it is out (or after a second).
+  static void refuse(tcp::socket socket) {
+    static const std::string answer = [] {
+      std::string body = "{\"error\": \"The node is at its connection limit; "
+                         "try again shortly\"}";
+      return "HTTP/1.1 503 Service Unavailable\r\nServer: dlt-node\r\n"
+             "Content-Type: application/json\r\nRetry-After: 1\r\n"
+             "Connection: close\r\nContent-Length: "
+             + std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    auto s = std::make_shared<beast::tcp_stream>(std::move(socket));
+    s->expires_after(std::chrono::seconds(1));
+    net::async_write(*s, net::buffer(answer),
+                     [s](beast::error_code, std::size_t) {
+                       beast::error_code ignored;
+                       s->socket().shutdown(tcp::socket::shutdown_both, ignored);
+                       s->close();
+                     });
   }
 
   net::io_context& ioc_;

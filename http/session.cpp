@@ -42,14 +42,15 @@ public:
 
   ~session() override {
     if (registered_) {
-      ctx_->registry.remove(handle_);
+      ctx_->registry.remove(*this);
       if (ctx_->wiring.on_connection)
         ctx_->wiring.on_connection(-1);
     }
   }
 
   void start() {
-    handle_ = ctx_->registry.add(weak_from_this());
+    set_state(conn_state::idle);
+    ctx_->registry.add(shared_from_this());
     registered_ = true;
     if (ctx_->wiring.on_connection)
       ctx_->wiring.on_connection(+1);
@@ -72,22 +73,17 @@ public:
     });
   }
 
-  bool idle() const override { return idle_.load(std::memory_order_relaxed); }
-  bool parked() const override {
-    return parked_.load(std::memory_order_relaxed);
-  }
-
 private:
   void read_next() {
     if (closed_)
       return;
-    idle_ = true;
     parser_.emplace();
     parser_->body_limit(ctx_->limits.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(
       std::min<std::uint64_t>(ctx_->limits.max_header_bytes, UINT32_MAX)));
     if (buffer_.size() > 0)
       return read_header(); // a pipelined request is already here
+    set_state(conn_state::idle);
     stream_.expires_after(ctx_->limits.idle_timeout);
     stream_.async_read_some(
       buffer_.prepare(4096),
@@ -100,6 +96,7 @@ private:
   }
 
   void read_header() {
+    set_state(conn_state::reading);
     started_ = std::chrono::steady_clock::now(); // the request has begun
     stream_.expires_after(ctx_->limits.read_timeout);
     http::async_read_header(
@@ -146,7 +143,6 @@ private:
         || ec == net::error::operation_aborted
         || ec == net::error::connection_reset || ec == net::error::eof)
       return do_close();
-    idle_ = false;
     // Refused before it was whole: counted under its route and method when
     // its header was read, else as unknown.
     route_ = &find_route("");
@@ -183,7 +179,7 @@ private:
   }
 
   void dispatch() {
-    idle_ = false;
+    set_state(conn_state::parked); // reading the body counts as handed on
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
@@ -258,6 +254,11 @@ private:
                                       ctx_->limits.python_json, out))
       return write(std::move(*refused));
     parked_ = true;
+    // A request that waits on a consensus round (or a peer) holds its
+    // connection for up to the peer deadline: the first to go at the limit.
+    bool long_call = out.route == route_id::consensus
+                     || out.route == route_id::peer_chain;
+    set_state(long_call ? conn_state::waiting : conn_state::parked);
     // The reply comes back on any thread; post it onto this strand.
     auto reply = std::make_shared<responder>(
       [self = shared_from_this()](rest_response res) {
@@ -288,7 +289,7 @@ private:
     // place in the registry goes with the stream).
     closed_ = true;
     if (registered_) {
-      ctx_->registry.remove(handle_);
+      ctx_->registry.remove(*this);
       registered_ = false;
       if (ctx_->wiring.on_connection)
         ctx_->wiring.on_connection(-1);
@@ -309,6 +310,7 @@ private:
     if (closed_)
       return;
     parked_ = false;
+    set_state(conn_state::busy);
     observe(r.status);
     res_ = std::make_shared<http::response<shared_body>>(
       static_cast<http::status>(r.status), version_);
@@ -374,8 +376,8 @@ private:
     if (closed_)
       return;
     closed_ = true;
-    idle_ = false;
     parked_ = false;
+    set_state(conn_state::busy);
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
@@ -386,13 +388,11 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<shared_body>> res_;
   std::shared_ptr<server_context> ctx_;
-  connection_registry::handle handle_;
   const route_info* route_ = nullptr;
   std::string method_;
   std::chrono::steady_clock::time_point started_;
   bool registered_ = false;
-  std::atomic<bool> idle_{false};
-  std::atomic<bool> parked_{false};
+  bool parked_ = false; // a responder will answer (see evict)
   bool keep_alive_ = false;
   bool head_ = false;
   bool closed_ = false;

@@ -43,7 +43,7 @@ public:
     if (ctx_->wiring.on_stream)
       ctx_->wiring.on_stream(-1);
     if (registered_) {
-      ctx_->registry.remove(handle_);
+      ctx_->registry.remove(*this);
       if (ctx_->wiring.on_connection)
         ctx_->wiring.on_connection(-1);
     }
@@ -56,8 +56,6 @@ public:
               [self = shared_from_this()] { self->do_close(); });
   }
   void evict() override { close(); }
-  bool idle() const override { return false; }
-  bool parked() const override { return false; }
 
   /// From the hub's thread (see sink).
   bool offer(const event_ptr& e) {
@@ -166,7 +164,6 @@ private:
   beast::tcp_stream stream_;
   net::steady_timer timer_;
   std::shared_ptr<server_context> ctx_;
-  connection_registry::handle handle_;
   bool registered_ = false;
   std::deque<queued> queue_;
   std::vector<event_ptr> in_flight_;
@@ -200,7 +197,7 @@ private:
 };
 
 void sse_session::start(unsigned version, std::uint64_t after) {
-  handle_ = ctx_->registry.add(weak_from_this());
+  ctx_->registry.add(shared_from_this()); // busy: streams are never evicted
   registered_ = true;
   if (ctx_->wiring.on_connection)
     ctx_->wiring.on_connection(+1);

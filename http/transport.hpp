@@ -4,6 +4,7 @@
 // it pulls in Beast.
 
 #include <atomic>
+#include <chrono>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -21,35 +22,74 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-/// An open client connection, as the connection limit sees it.
+/// What an open connection is doing, as the connection limit sees it.
+enum class conn_state : int {
+  idle,    // waiting for a request to begin: the first to go at the limit
+  reading, // a request is arriving (or trickling in, slowloris-like)
+  waiting, // its request waits on a long call (a consensus round)
+  parked,  // its request is handed on and will be answered soon
+  busy,    // writing an answer, lingering, or streaming: never evicted
+};
+
+class connection_registry;
+
+/// An open client connection.
 class connection {
 public:
   virtual ~connection() = default;
   /// Closes it; safe from any thread.
   virtual void close() = 0;
   /// Closes it to make room for a new one; a request in flight is answered
-  /// 503 first. Safe from any thread.
+  /// 503 first. Safe from any thread; called once.
   virtual void evict() = 0;
-  /// Waiting for (part of) a request: the first to go at the limit.
-  virtual bool idle() const = 0;
-  /// A request handed on and not yet answered: the next to go.
-  virtual bool parked() const = 0;
+
+  conn_state state() const {
+    return static_cast<conn_state>(state_.load(std::memory_order_relaxed));
+  }
+  /// When it entered its state.
+  std::chrono::steady_clock::time_point since() const {
+    return std::chrono::steady_clock::time_point{
+      std::chrono::steady_clock::duration{since_.load(std::memory_order_relaxed)}};
+  }
+
+protected:
+  void set_state(conn_state s) {
+    since_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                 std::memory_order_relaxed);
+    state_.store(static_cast<int>(s), std::memory_order_relaxed);
+  }
+
+private:
+  friend class connection_registry;
+  std::atomic<int> state_{static_cast<int>(conn_state::busy)};
+  std::atomic<std::chrono::steady_clock::rep> since_{0};
+  // Touched only under the registry's lock.
+  std::list<std::weak_ptr<connection>>::iterator handle_;
+  bool listed_ = false;
 };
 
-/// The open connections, oldest first, so the listener can make room.
+/// The open connections, so the listener can make room at the limit.
 class connection_registry {
 public:
-  using handle = std::list<std::weak_ptr<connection>>::iterator;
-
   explicit connection_registry(std::size_t max) : max_(max) {}
 
-  handle add(std::weak_ptr<connection> c);
-  void remove(handle h);
+  void add(const std::shared_ptr<connection>& c);
+  /// Removes it, unless it was evicted (and so removed) already.
+  void remove(connection& c);
   bool full();
-  /// Evicts the oldest idle connection, else the oldest parked one; false
-  /// when every connection is busy otherwise (streaming, writing).
+  /// Evicts one connection to make room, in this order: the one idle
+  /// longest, the one whose request has been arriving longest (a
+  /// slowloris) -- each once it has been so for min_age, so a client that
+  /// has just connected is not thrown out for the next one --, then the
+  /// one waiting longest on a long call (whatever its age: such requests
+  /// must not lock new clients out), then a quick request parked for a
+  /// second. The victim leaves the registry at once. False when there is
+  /// none.
   bool make_room();
   void close_all();
+
+  static constexpr std::chrono::milliseconds min_age{250};
+  static constexpr std::chrono::milliseconds min_parked_age{1000};
 
 private:
   std::mutex mutex_;

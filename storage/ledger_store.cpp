@@ -92,6 +92,15 @@ std::optional<std::string> scan(sqlite3* db, const char* sql, F&& row) {
 
 } // namespace
 
+block_row row_of(std::shared_ptr<const block> b) {
+  block_row row;
+  row.index = b->index;
+  row.hash = digest_from_hex(b->hash).value_or(digest{});
+  row.json = b->json;
+  row.keep = std::move(b);
+  return row;
+}
+
 bool ledger_change::empty() const {
   return truncate_from == 0 && blocks.empty() && own_added.empty()
          && own_removed.empty() && txs_removed.empty() && txs_added.empty()
@@ -357,9 +366,16 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
   }
   for (const auto& b : c.blocks) {
     auto st = s.insert_block.get();
-    sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(b->index));
-    bind_text(st, 2, b->hash);
-    bind_text(st, 3, b->json);
+    static constexpr char hex[] = "0123456789abcdef";
+    char hash[64];
+    for (std::size_t i = 0; i < b.hash.size(); ++i) {
+      hash[2 * i] = hex[b.hash[i] >> 4];
+      hash[2 * i + 1] = hex[b.hash[i] & 0xF];
+    }
+    sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(b.index));
+    sqlite3_bind_text(st, 2, hash, 64, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, b.json.data(), static_cast<int>(b.json.size()),
+                      SQLITE_STATIC);
     if ((err = run(st)))
       return fail("storing a block");
   }

@@ -21,6 +21,7 @@
 #include "model/block.hpp"
 #include "model/chain.hpp"
 #include "model/result.hpp"
+#include "model/sha256.hpp"
 
 struct sqlite3;
 
@@ -32,13 +33,26 @@ struct stored_tx {
   std::string json;
 };
 
+/// A block as storage writes it: its index, hash and canonical bytes,
+/// which `keep` holds alive (the chain's segment, or the block itself), so
+/// a block is never copied on its way to disk.
+struct block_row {
+  std::uint64_t index = 0;
+  digest hash{};
+  std::string_view json;
+  std::shared_ptr<const void> keep;
+};
+
+/// The row of `b`, holding it.
+block_row row_of(std::shared_ptr<const block> b);
+
 /// One change to the stored ledger. The parts apply in the order listed;
 /// a group of changes applies in one SQLite transaction, all or nothing.
 struct ledger_change {
   /// Removes the blocks with index >= this first (0: none).
   std::uint64_t truncate_from = 0;
   /// Then adds these blocks, which continue the remaining ones.
-  std::vector<std::shared_ptr<const block>> blocks;
+  std::vector<block_row> blocks;
   std::vector<std::string> own_added;
   std::vector<std::string> own_removed;
   std::vector<std::int64_t> txs_removed;

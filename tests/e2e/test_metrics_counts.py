@@ -367,7 +367,11 @@ class MetricsCount(unittest.TestCase):
                 w.start()
             for w in workers:
                 w.join(60)
-            time.sleep(1.0)
+            # Long enough for the dripping reader to see the status line (a
+            # byte every 100 ms), however fast the workers were.
+            until = time.monotonic() + 5
+            while len(b"".join(got)) < 12 and time.monotonic() < until:
+                time.sleep(0.1)
             stop.set()
             slow.close()
             dripper.join(5)

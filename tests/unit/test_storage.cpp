@@ -48,11 +48,10 @@ dlt::chain make_chain(std::size_t n) {
   return c;
 }
 
-std::vector<std::shared_ptr<const dlt::block>> shared(const dlt::chain& c,
-                                                      std::size_t from = 0) {
-  std::vector<std::shared_ptr<const dlt::block>> out;
+std::vector<dlt::block_row> shared(const dlt::chain& c, std::size_t from = 0) {
+  std::vector<dlt::block_row> out;
   for (auto i = from; i < c.size(); ++i)
-    out.push_back(std::make_shared<const dlt::block>(c[i]));
+    out.push_back(dlt::row_of(std::make_shared<const dlt::block>(c[i])));
   return out;
 }
 

@@ -1,0 +1,149 @@
+#include "actors/chain_store.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include "model/json_blocks.hpp"
+
+namespace dlt {
+namespace {
+
+void add_block(json_segment& seg, std::string_view json, const digest& hash) {
+  if (!seg.ends.empty())
+    seg.text += ", ";
+  seg.text += json;
+  seg.ends.push_back(static_cast<std::uint32_t>(seg.text.size()));
+  seg.hashes.push_back(hash);
+}
+
+} // namespace
+
+std::string to_hex(const digest& d) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(64, '\0');
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    out[2 * i] = hex[d[i] >> 4];
+    out[2 * i + 1] = hex[d[i] & 0xF];
+  }
+  return out;
+}
+
+std::uint64_t chain_store::size() const {
+  return segments_.empty()
+           ? 0
+           : segments_.back()->first + segments_.back()->count() - 1;
+}
+
+const json_segment& chain_store::segment_of(std::uint64_t index) const {
+  auto it = std::upper_bound(
+    segments_.begin(), segments_.end(), index,
+    [](std::uint64_t i, const auto& seg) { return i < seg->first; });
+  return **std::prev(it);
+}
+
+std::string_view chain_store::json(std::uint64_t index) const {
+  return segment_of(index).block(index);
+}
+
+const digest& chain_store::hash(std::uint64_t index) const {
+  const auto& seg = segment_of(index);
+  return seg.hashes[index - seg.first];
+}
+
+std::string chain_store::hash_hex(std::uint64_t index) const {
+  return to_hex(hash(index));
+}
+
+block chain_store::block_at(std::uint64_t index) const {
+  block b;
+  b.index = index;
+  b.previous_hash = index == 1 ? std::string{genesis_previous_hash}
+                               : hash_hex(index - 1);
+  b.hash = hash_hex(index);
+  b.json = std::string{json(index)};
+  return b;
+}
+
+std::shared_ptr<json_segment> chain_store::open_last() {
+  cached_.reset();
+  if (!segments_.empty() && segments_.back()->text.size() < segment_bytes) {
+    auto copy = std::make_shared<json_segment>(*segments_.back());
+    segments_.pop_back();
+    return copy;
+  }
+  auto seg = std::make_shared<json_segment>();
+  seg->first = size() + 1;
+  return seg;
+}
+
+void chain_store::seal(std::shared_ptr<json_segment> seg) {
+  if (seg && !seg->ends.empty())
+    segments_.push_back(std::move(seg));
+}
+
+void chain_store::push(const block& b) {
+  auto seg = open_last();
+  seg->text.reserve(seg->text.size() + 2 + b.json.size());
+  add_block(*seg, b.json, digest_from_hex(b.hash).value_or(digest{}));
+  seal(std::move(seg));
+}
+
+void chain_store::append(chain&& blocks) {
+  if (blocks.empty())
+    return;
+  auto seg = open_last();
+  for (auto& b : blocks) {
+    if (seg->text.size() >= segment_bytes) {
+      seal(std::move(seg));
+      seg = std::make_shared<json_segment>();
+      seg->first = size() + 1;
+    }
+    add_block(*seg, b.json, digest_from_hex(b.hash).value_or(digest{}));
+    b = block{}; // its bytes live in the segment now
+  }
+  seal(std::move(seg));
+  blocks.clear();
+  blocks.shrink_to_fit();
+}
+
+void chain_store::truncate(std::uint64_t n) {
+  if (n >= size())
+    return;
+  cached_.reset();
+  while (!segments_.empty() && segments_.back()->first > n)
+    segments_.pop_back();
+  if (segments_.empty() || size() == n)
+    return;
+  const auto& last = *segments_.back();
+  auto kept = static_cast<std::size_t>(n - last.first + 1);
+  auto shrunk = std::make_shared<json_segment>();
+  shrunk->first = last.first;
+  shrunk->ends.assign(last.ends.begin(), last.ends.begin() + kept);
+  shrunk->hashes.assign(last.hashes.begin(), last.hashes.begin() + kept);
+  shrunk->text = last.text.substr(0, shrunk->ends.back());
+  segments_.back() = std::move(shrunk);
+}
+
+std::shared_ptr<const chain_json> chain_store::json_view() {
+  if (!cached_)
+    cached_ = std::make_shared<const chain_json>(chain_json{segments_});
+  return cached_;
+}
+
+std::vector<block_row> chain_store::rows_from(std::uint64_t first) const {
+  std::vector<block_row> rows;
+  if (first > size())
+    return rows;
+  rows.reserve(size() - first + 1);
+  for (auto i = first; i <= size();) {
+    auto it = std::upper_bound(
+      segments_.begin(), segments_.end(), i,
+      [](std::uint64_t x, const auto& seg) { return x < seg->first; });
+    const auto& seg = *std::prev(it);
+    for (; i < seg->first + seg->count(); ++i)
+      rows.push_back(block_row{i, seg->hashes[i - seg->first], seg->block(i), seg});
+  }
+  return rows;
+}
+
+} // namespace dlt

@@ -1,0 +1,59 @@
+#pragma once
+// The chain as the chain actor holds it: every block's canonical bytes in
+// immutable segments of whole blocks (json_segment: the served form, shared
+// with every published view and with storage), plus each block's end offset
+// and hash. There is no other copy of a block: holding a chain costs its
+// canonical JSON plus 36 bytes a block.
+//
+// A segment closes at about segment_bytes; appending copies at most the last
+// one (published views may share it, so it is replaced, never modified).
+
+#include <memory>
+#include <vector>
+
+#include "actors/actors.hpp"
+#include "storage/ledger_store.hpp"
+
+namespace dlt {
+
+class chain_store {
+public:
+  static constexpr std::size_t segment_bytes = 64 * 1024;
+
+  /// The number of blocks.
+  std::uint64_t size() const;
+  /// Block `index` (1-based, at most size()): its bytes and hash.
+  std::string_view json(std::uint64_t index) const;
+  const digest& hash(std::uint64_t index) const;
+  std::string hash_hex(std::uint64_t index) const;
+  /// Block `index` as a block (copied: for the few a reorg or a pop needs).
+  block block_at(std::uint64_t index) const;
+
+  /// Appends `b`, which links to the last block (the caller checked).
+  void push(const block& b);
+  /// Appends `blocks`, which link to the last block, freeing each one's
+  /// strings once copied (adopting a long chain never holds it twice).
+  void append(chain&& blocks);
+  /// Keeps the first `n` blocks only.
+  void truncate(std::uint64_t n);
+
+  /// The served list, shared until the next change.
+  std::shared_ptr<const chain_json> json_view();
+  /// Blocks from `first` on as storage writes them, sharing the segments.
+  std::vector<block_row> rows_from(std::uint64_t first) const;
+
+private:
+  const json_segment& segment_of(std::uint64_t index) const;
+  /// A segment to append to: the last one (copied) when it has room, else
+  /// a new one; put back with seal().
+  std::shared_ptr<json_segment> open_last();
+  void seal(std::shared_ptr<json_segment> seg);
+
+  std::vector<std::shared_ptr<const json_segment>> segments_;
+  std::shared_ptr<const chain_json> cached_;
+};
+
+/// "0" or the lowercase hex of `d`.
+std::string to_hex(const digest& d);
+
+} // namespace dlt
