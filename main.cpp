@@ -27,6 +27,7 @@
 #include "http/routes.hpp"
 #include "http/peer_client.hpp"
 #include "http/server.hpp"
+#include "net/front.hpp"
 
 namespace {
 
@@ -38,6 +39,20 @@ void raise_descriptor_limit() {
     lim.rlim_cur = lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
   }
+}
+
+/// Native connections are capped (three descriptors each, plus one for a
+/// moment per refused one) so they cannot take the descriptors HTTP needs;
+/// says so when the process's limit leaves HTTP less than its own cap.
+void warn_about_descriptors(std::uint64_t http, std::uint64_t native) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+    return;
+  auto needed = http + 3 * native + 64; // 64: the ledger, logs, listeners
+  if (lim.rlim_cur < needed)
+    dlt::log("node", "the descriptor limit (", lim.rlim_cur,
+             ") is below what --max-connections (", http,
+             ") and --max-native-connections (", native, " x 3) may use");
 }
 
 std::size_t cores() {
@@ -220,11 +235,34 @@ int main(int argc, char** argv) {
   settings.limits.peer_failing_for = std::chrono::seconds{opt.peer_failing_for_s};
   settings.fatal = stop_failed;
   settings.http_address = opt.host + ":" + std::to_string(server->port());
+  // Every native connection, inbound and outbound, goes through the
+  // front; CAF's middleman never faces the network.
+  dlt::net::front_settings front_settings;
+  front_settings.limits.max_message =
+    static_cast<std::uint32_t>(opt.max_native_message_bytes);
+  front_settings.max_connections =
+    static_cast<std::size_t>(opt.max_native_connections);
+  if (!opt.caf_tls_cert.empty())
+    front_settings.tls =
+      dlt::net::tls_files{opt.caf_tls_cert, opt.caf_tls_key, opt.caf_tls_ca};
+  auto front = dlt::net::front::start(sys, front_settings, error);
+  if (!front) {
+    std::cerr << "dlt-node: cannot set up native links: " << error << '\n';
+    server->stop();
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    if (storage)
+      caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+    return exit_cannot_start;
+  }
+  settings.connect = front->connector();
+  warn_about_descriptors(opt.max_connections, opt.max_native_connections);
+
   auto fetcher = dlt::make_peer_fetcher(ioc, opt.max_peer_response_bytes,
                                        opt.max_peer_bytes_in_flight);
   auto actors = dlt::spawn_node_actors(sys, fetcher, settings,
                                        std::move(loaded), storage, hub,
                                        published);
+  front->set_face(caf::actor_cast<caf::strong_actor_ptr>(actors.native));
 
   // The chain's first state is published without an event.
   if (metrics)
@@ -233,17 +271,19 @@ int main(int argc, char** argv) {
 
   std::string native_address;
   if (opt.caf_port >= 0) {
-    auto port = sys.middleman().publish(actors.native,
-                                        static_cast<std::uint16_t>(opt.caf_port),
-                                        opt.host.c_str(), true);
+    auto port = front->listen(opt.host, static_cast<std::uint16_t>(opt.caf_port),
+                              error);
     if (!port) {
       std::cerr << "dlt-node: cannot publish on " << opt.host << ":"
-                << opt.caf_port << ": " << sys.render(port.error()) << '\n';
+                << opt.caf_port << ": " << error << '\n';
       server->stop();
+      front->stop();
       dlt::stop_node_actors(actors);
       return exit_cannot_start;
     }
     native_address = "caf://" + opt.host + ":" + std::to_string(*port);
+    if (!front_settings.tls)
+      dlt::log("node", "native links are not authenticated (no --caf-tls-*)");
   }
 
   // Consensus answers within the peer deadline plus the time to adopt what
@@ -299,6 +339,7 @@ int main(int argc, char** argv) {
   for (auto& t : threads)
     t.join();
 
+  front->stop(); // peers see the links go at once
   caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
   dlt::stop_node_actors(actors);
   dlt::log("node", "stopped");

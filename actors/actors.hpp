@@ -496,19 +496,20 @@ using link_actor = caf::typed_actor<
   caf::replies_to<link_atom>::with<caf::strong_actor_ptr>,
   /// Internal: the backoff has passed, try again.
   caf::reacts_to<relink_atom>,
-  /// Internal: the connector opened (host, port) for the middleman, or
-  /// failed (error not empty).
-  caf::reacts_to<open_atom, std::string, std::uint16_t, std::string>>;
+  /// Internal: the connector's outcome, the peer's face or why there is
+  /// none (error not empty).
+  caf::reacts_to<open_atom, caf::strong_actor_ptr, std::string>>;
 
-/// Opens what CAF's middleman connects to for a native peer: the host and
-/// port to hand it (the peer's own, for plain links; a local relay's, when
-/// our front carries the connection). Calls `done` exactly once. Injected,
-/// like chain_fetcher, so links are plain or TLS in one place.
+/// Opens a native connection to `peer` and hands back its face (the one
+/// actor it publishes), or why not: calls `done` exactly once, from any
+/// thread, within about `timeout`. Injected, like chain_fetcher, so links
+/// are plain or TLS in one place: dlt-node's comes from its front
+/// (net/front.hpp), which carries every native connection;
+/// plain_native_connector() lets CAF's middleman connect by itself (actor
+/// systems without a front, as in unit tests).
 using native_connector = std::function<void(
-  const peer_address& peer,
-  std::function<void(std::optional<std::pair<std::string, std::uint16_t>>,
-                     std::string)>
-    done)>;
+  const peer_address& peer, std::chrono::milliseconds timeout,
+  std::function<void(caf::strong_actor_ptr face, std::string error)> done)>;
 
 /// A node's face to natively linked nodes: the only actor published with
 /// --caf-port, and the only one that sends to or hears from other nodes, so

@@ -129,7 +129,7 @@ double wall_clock_seconds() {
 
 void configure_native(caf::actor_system_config& cfg) {
   cfg.load<caf::io::middleman>();
-  cfg.add_message_type<std::vector<std::uint64_t>>("dlt::index_list");
+  cfg.add_message_type<std::vector<std::uint64_t>>(index_list_type_name);
   cfg.set("middleman.heartbeat-interval",
           caf::timespan{std::chrono::seconds(1)});
   cfg.set("middleman.connection-timeout",

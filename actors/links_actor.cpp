@@ -19,6 +19,7 @@
 #include <set>
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -82,13 +83,10 @@ void failed(link_ptr self, const std::string& why) {
 
 void start_connecting(link_ptr self) {
   auto handle = caf::actor_cast<link_actor>(self);
-  self->state.connect(self->state.addr,
-                      [handle](auto endpoint, std::string error) {
+  self->state.connect(self->state.addr, link_timeout,
+                      [handle](caf::strong_actor_ptr face, std::string error) {
                         caf::anon_send(handle, open_atom::value,
-                                       endpoint ? endpoint->first : "",
-                                       endpoint ? endpoint->second
-                                                : std::uint16_t{0},
-                                       std::move(error));
+                                       std::move(face), std::move(error));
                       });
   self->become(connecting(self));
 }
@@ -101,27 +99,17 @@ link_actor::behavior_type connecting(link_ptr self) {
       return rp;
     },
     [](relink_atom) {}, // an attempt is under way
-    [self](open_atom, const std::string& host, std::uint16_t port,
-           const std::string& error) {
-      if (!error.empty())
-        return failed(self, error);
-      auto mm = self->system().middleman().actor_handle();
-      self->request(mm, link_timeout, caf::connect_atom::value, host, port)
-        .then(
-          [self](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                 const std::set<std::string>&) {
-            auto& st = self->state;
-            if (!ptr)
-              return failed(self, "no actor published there");
-            st.face = std::move(ptr);
-            st.linked_at = clock::now();
-            self->monitor(st.face);
-            log("links", "linked to ", st.addr.text);
-            self->send(st.manager, linked_atom::value, st.addr.text, st.face);
-            answer_waiting(self, {});
-            self->become(linked(self));
-          },
-          [self](caf::error& err) { failed(self, error_text(err)); });
+    [self](open_atom, caf::strong_actor_ptr& face, const std::string& error) {
+      if (!error.empty() || !face)
+        return failed(self, error.empty() ? "no face there" : error);
+      auto& st = self->state;
+      st.face = std::move(face);
+      st.linked_at = clock::now();
+      self->monitor(st.face);
+      log("links", "linked to ", st.addr.text);
+      self->send(st.manager, linked_atom::value, st.addr.text, st.face);
+      answer_waiting(self, {});
+      self->become(linked(self));
     },
   };
 }
@@ -132,7 +120,7 @@ link_actor::behavior_type linked(link_ptr self) {
       return self->state.face;
     },
     [](relink_atom) {},
-    [](open_atom, const std::string&, std::uint16_t, const std::string&) {},
+    [](open_atom, const caf::strong_actor_ptr&, const std::string&) {},
   };
 }
 
@@ -145,7 +133,7 @@ link_actor::behavior_type waiting(link_ptr self) {
       return rp;
     },
     [self](relink_atom) { start_connecting(self); },
-    [](open_atom, const std::string&, std::uint16_t, const std::string&) {},
+    [](open_atom, const caf::strong_actor_ptr&, const std::string&) {},
   };
 }
 
@@ -296,7 +284,8 @@ links_behavior(links_ptr self, peer_registry_actor registry, peer_actor face,
   st.face = std::move(face);
   st.hub = std::move(hub);
   st.published = std::move(published);
-  st.connect = connect ? std::move(connect) : plain_native_connector();
+  st.connect = connect ? std::move(connect)
+                       : plain_native_connector(self->system());
   st.push = settings.push;
   if (st.push)
     st.last_tip = st.published->load().tip_hash; // announce changes only
@@ -373,9 +362,31 @@ links_actor spawn_links(caf::actor_system& sys, peer_registry_actor registry,
                    settings);
 }
 
-native_connector plain_native_connector() {
-  return [](const peer_address& peer, auto done) {
-    done(std::make_pair(peer.host, peer.port), std::string{});
+namespace {
+
+/// Asks CAF's middleman to connect to (host, port) and hands on the face.
+void middleman_connect(caf::event_based_actor* self, std::string host,
+                       std::uint16_t port, std::chrono::milliseconds timeout,
+                       std::function<void(caf::strong_actor_ptr, std::string)> done) {
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, timeout, caf::connect_atom::value, std::move(host), port)
+    .then(
+      [done](const caf::node_id&, caf::strong_actor_ptr& face,
+             const std::set<std::string>&) {
+        if (face)
+          done(std::move(face), {});
+        else
+          done(nullptr, "no actor published there");
+      },
+      [done](caf::error& err) { done(nullptr, error_text(err)); });
+}
+
+} // namespace
+
+native_connector plain_native_connector(caf::actor_system& sys) {
+  return [&sys](const peer_address& peer, std::chrono::milliseconds timeout,
+                std::function<void(caf::strong_actor_ptr, std::string)> done) {
+    sys.spawn(middleman_connect, peer.host, peer.port, timeout, std::move(done));
   };
 }
 

@@ -8,8 +8,15 @@
 // answer and announcement between two nodes goes face to face. Announcements
 // and hellos name no actor: the sender of the message is the other node's
 // face. Internal handlers serve this node's actors only.
+//
+// What other nodes send is checked twice: by the front (net/rules.hpp:
+// sizes, shapes, counts, requests in flight) before CAF reads it, and here
+// (locators pair up, hashes are hashes) with a budget per node: so many
+// announcements and hellos, and so many bytes of answers, a second.
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -28,11 +35,36 @@ constexpr std::uint64_t max_transfer = 100000;
 /// Canonical bytes of blocks in one answer; the asker pages on.
 constexpr std::size_t max_answer_bytes = 16 << 20;
 
+/// What one peer node may cost us a second. Over budget, announcements and
+/// hellos are dropped (the peer's blocks still come by consensus), answers
+/// carry fewer blocks (the asker pages on) or, with nothing left, an error.
+/// The front (net/) bounds sizes, shapes and the requests in flight.
+constexpr double notes_per_second = 1000; // announcements
+constexpr double notes_burst = 2000;
+constexpr double hellos_per_second = 1;
+constexpr double hellos_burst = 5;
+constexpr double answer_bytes_per_second = 32 << 20;
+constexpr double answer_bytes_burst = 32 << 20; // at least one whole answer
+/// Small answers count as this many bytes.
+constexpr double small_answer_bytes = 256;
+/// Peers whose budgets are kept; the one heard from longest ago makes room.
+constexpr std::size_t max_budgets = 1024;
+
+using clock = std::chrono::steady_clock;
+
+struct peer_budget {
+  double notes = notes_burst;
+  double hellos = hellos_burst;
+  double bytes = answer_bytes_burst;
+  clock::time_point last = clock::now();
+};
+
 struct face_state {
   published_chain_ptr published;
   std::string http_address;
   consensus_actor consensus;
   links_actor links;
+  std::map<caf::node_id, peer_budget> budgets;
   static inline const char* name = "native";
 };
 
@@ -49,6 +81,37 @@ caf::error not_yours() {
                          "internal to the node");
 }
 
+/// The sending node's budget, refilled for the time since it was last
+/// used; null for anonymous messages (refused).
+peer_budget* budget_of(face_ptr self) {
+  const auto& sender = self->current_sender();
+  if (!sender)
+    return nullptr;
+  auto& all = self->state.budgets;
+  auto it = all.find(sender->node());
+  if (it == all.end()) {
+    if (all.size() >= max_budgets)
+      all.erase(std::min_element(all.begin(), all.end(),
+                                 [](const auto& a, const auto& b) {
+                                   return a.second.last < b.second.last;
+                                 }));
+    it = all.emplace(sender->node(), peer_budget{}).first;
+  }
+  auto& b = it->second;
+  auto now = clock::now();
+  std::chrono::duration<double> dt = now - b.last;
+  b.last = now;
+  b.notes = std::min(notes_burst, b.notes + dt.count() * notes_per_second);
+  b.hellos = std::min(hellos_burst, b.hellos + dt.count() * hellos_per_second);
+  b.bytes = std::min(answer_bytes_burst,
+                     b.bytes + dt.count() * answer_bytes_per_second);
+  return &b;
+}
+
+bool is_hash(const std::string& s) {
+  return s.size() == 64 && digest_from_hex(s).has_value();
+}
+
 using blocks_answer = caf::result<std::uint64_t, std::vector<std::string>>;
 
 blocks_answer blocks_after(face_ptr self, const std::vector<std::uint64_t>& indexes,
@@ -59,6 +122,13 @@ blocks_answer blocks_after(face_ptr self, const std::vector<std::uint64_t>& inde
                            "a block locator has as many indexes as hashes, "
                            "and at most "
                              + std::to_string(max_locator));
+  auto* budget = budget_of(self);
+  if (!budget)
+    return not_yours();
+  if (budget->bytes <= 0)
+    return caf::make_error(caf::sec::request_timeout,
+                           "answer budget spent; ask again later");
+  auto cap = std::min<double>(max_answer_bytes, budget->bytes);
   auto view = self->state.published->load();
   std::uint64_t shared = 0;
   for (std::size_t i = 0; i < indexes.size(); ++i) {
@@ -74,11 +144,12 @@ blocks_answer blocks_after(face_ptr self, const std::vector<std::uint64_t>& inde
   std::size_t bytes = 0;
   for (auto i = shared + 1; i <= end; ++i) {
     auto b = view.blocks->block(i);
-    if (!after.empty() && bytes + b.size() > max_answer_bytes)
+    if (!after.empty() && bytes + b.size() > cap)
       break; // the asker asks again after the last block it got
     bytes += b.size();
     after.emplace_back(b);
   }
+  budget->bytes -= std::max<double>(bytes, small_answer_bytes);
   return blocks_answer(shared, std::move(after));
 }
 
@@ -89,24 +160,43 @@ peer_actor::behavior_type native_behavior(face_ptr self,
   self->state.http_address = std::move(http_address);
   return {
     // -- what other nodes ask ------------------------------------------------------
-    [self](head_atom) {
+    [self](head_atom) -> caf::result<std::uint64_t, std::string> {
+      auto* budget = budget_of(self);
+      if (!budget)
+        return not_yours();
+      budget->bytes -= small_answer_bytes;
       auto view = self->state.published->load();
-      return std::make_tuple(view.height, view.tip_hash);
+      return caf::result<std::uint64_t, std::string>(view.height,
+                                                      view.tip_hash);
     },
     [self](blocks_atom, const std::vector<std::uint64_t>& indexes,
            const std::vector<std::string>& hashes, std::uint64_t max) {
       return blocks_after(self, indexes, hashes, max);
     },
     [self](announce_atom, std::uint64_t index, std::string& hash) {
+      auto* budget = budget_of(self);
+      if (!budget || budget->notes < 1 || index == 0 || !is_hash(hash))
+        return;
+      budget->notes -= 1;
       if (auto& c = self->state.consensus)
         self->send(c, announced_atom::value, index, std::move(hash),
                    self->current_sender());
     },
     [self](hello_atom) {
+      auto* budget = budget_of(self);
+      if (!budget || budget->hellos < 1)
+        return;
+      budget->hellos -= 1;
       if (auto& l = self->state.links)
         self->send(l, hello_atom::value, self->current_sender());
     },
-    [self](info_atom) { return self->state.http_address; },
+    [self](info_atom) -> caf::result<std::string> {
+      auto* budget = budget_of(self);
+      if (!budget)
+        return not_yours();
+      budget->bytes -= small_answer_bytes;
+      return self->state.http_address;
+    },
     // -- internal: this node's actors, through us ------------------------------
     [self](head_atom, caf::strong_actor_ptr& peer,
            std::uint64_t ms) -> caf::result<std::uint64_t, std::string> {

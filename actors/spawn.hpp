@@ -118,6 +118,10 @@ struct gossip_settings {
 /// every node) and heartbeats, so a silent peer is noticed.
 void configure_native(caf::actor_system_config& cfg);
 
+/// The name std::vector<std::uint64_t> (a block locator's indexes) goes by
+/// on the wire; the front checks it too (net/rules.cpp).
+inline constexpr const char* index_list_type_name = "dlt::index_list";
+
 /// The consensus actor (see consensus_actor).
 consensus_actor spawn_consensus(caf::actor_system& sys,
                                 peer_registry_actor registry, chain_actor chain,
@@ -138,15 +142,17 @@ links_actor spawn_links(caf::actor_system& sys, peer_registry_actor registry,
 peer_actor spawn_native(caf::actor_system& sys, published_chain_ptr published,
                         std::string http_address);
 
-/// A connector for plain native links: CAF's middleman connects to the
-/// peer's own host and port.
-native_connector plain_native_connector();
+/// A connector without a front: CAF's middleman connects to the peer's
+/// host and port by itself, with none of the front's checks (actor systems
+/// in one process, tests). dlt-node links through its front instead.
+native_connector plain_native_connector(caf::actor_system& sys);
 
 /// Everything a node's actors are configured with.
 struct node_settings {
   gossip_settings gossip;
   ledger_limits limits;
-  /// How native links are opened (plain_native_connector() when empty).
+  /// How native links are opened (plain_native_connector() when empty;
+  /// dlt-node passes its front's connector).
   native_connector connect;
   /// This node's HTTP address, told to native peers that ask (info).
   std::string http_address;

@@ -11,7 +11,8 @@ own delay (consensus), moving the same bytes (chain adoption), raw Crypto++
 SHA-256 over the same canonical bytes (validation), the same node without
 event streams or metrics (events, metrics; bench_observe.py), the RSS
 before an attack plus the peer budget, the peer deadline and the same
-client without attack (hostile; bench_hostile.py), the issues' own targets
+client without attack (hostile; bench_hostile.py), plain native links next
+to mutual TLS ones (tls; native_rows.py), the issues' own targets
 where there is nothing to compare with (event latency, the CPU of
 scrapes). The Python reference protocol (tests/e2e/ref_node.py) runs the
 same cases where it can.
@@ -39,6 +40,7 @@ from harness import Client, Node, RefNode, call, free_port  # noqa: E402
 from peers import PeerFarm  # noqa: E402
 from bench_observe import bench_events, bench_metrics  # noqa: E402
 from bench_hostile import bench_hostile  # noqa: E402
+from native_rows import native_rows  # noqa: E402
 
 BUILD = os.environ.get("DLT_BUILD") or os.path.join(ROOT, "build")
 os.environ.setdefault("DLT_NODE", os.path.join(BUILD, "dlt-node"))
@@ -501,7 +503,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3,
                     help="alternating node/bound wrk pairs per HTTP row (median kept)")
     ap.add_argument("--only", help="comma-separated sections: http,mine,consensus,adopt,native,"
-                         "validation,reference,events,metrics,hostile")
+                         "validation,reference,events,metrics,hostile,tls")
     ap.add_argument("--out", help="Markdown output (default bench/results.md; quick: none)")
     args = ap.parse_args()
     if args.quick:
@@ -516,7 +518,8 @@ def main():
                 "reference": bench_reference_http,
                 "events": lambda a: bench_events(a, row, wrk),
                 "metrics": lambda a: bench_metrics(a, row, wrk),
-                "hostile": lambda a: bench_hostile(a, row)}
+                "hostile": lambda a: bench_hostile(a, row),
+                "tls": lambda a: native_rows(a, row)}
     chosen = args.only.split(",") if args.only else list(sections)
     print("  %-46s %-28s %-28s %6s %s" % ("case", "dlt-node", "bound", "ratio", "met"))
     for name in chosen:

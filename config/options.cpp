@@ -50,7 +50,7 @@ setting flag(const char* help, bool node_options::*field) {
 /// Switches: "--key" alone means true.
 bool is_switch(const std::string& key) {
   return key == "requeue-orphans" || key == "ephemeral" || key == "metrics"
-         || key == "python-json";
+         || key == "python-json" || key == "caf-insecure";
 }
 
 // A TCP port, 0 to 65535, into a field of any integer type.
@@ -129,6 +129,29 @@ const std::map<std::string, setting>& settings() {
      port_number("publish the node for native linking (caf://HOST:PORT) on "
                  "this port; 0: any free port [not published]",
                  &node_options::caf_port)},
+    {"max-native-message-bytes",
+     number("largest frame a native peer may send (answers to our blocks "
+            "requests; more than the largest block) [67108864]",
+            &node_options::max_native_message_bytes, 17ull << 20,
+            (1ull << 32) - 1)},
+    {"max-native-connections",
+     number("native connections at once, inbound and outbound; beyond, new "
+            "ones are closed at once [256]",
+            &node_options::max_native_connections, 1, 100000)},
+    {"caf-tls-cert",
+     text("mutual TLS for native links: this node's certificate (PEM, chain) "
+          "[none]",
+          &node_options::caf_tls_cert, "expects a file")},
+    {"caf-tls-key",
+     text("mutual TLS: the certificate's private key (PEM) [none]",
+          &node_options::caf_tls_key, "expects a file")},
+    {"caf-tls-ca",
+     text("mutual TLS: the CA peers' certificates must chain to (PEM) [none]",
+          &node_options::caf_tls_ca, "expects a file")},
+    {"caf-insecure",
+     flag("publish native links without TLS on a non-loopback address "
+          "(anyone who reaches the port can link) [false]",
+          &node_options::caf_insecure)},
     {"gossip",
      {"off, or push: announce every block this node mines or adopts to its "
       "native peers [off]",
@@ -255,6 +278,26 @@ std::string load_file(node_options& o, const std::string& path) {
   return {};
 }
 
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+/// Combinations no single option can refuse.
+std::string check_together(const node_options& o) {
+  int tls = !o.caf_tls_cert.empty() + !o.caf_tls_key.empty()
+            + !o.caf_tls_ca.empty();
+  if (tls != 0 && tls != 3)
+    return "options --caf-tls-cert, --caf-tls-key and --caf-tls-ca go "
+           "together: give all three, or none";
+  if (o.caf_port >= 0 && tls == 0 && !o.caf_insecure && !is_loopback(o.host))
+    return "refusing to publish native links (--caf-port) on " + o.host
+           + " without TLS: anyone who can reach the port could link and "
+             "push blocks. Give --caf-tls-cert, --caf-tls-key and "
+             "--caf-tls-ca (see README, \"Linking nodes natively\"), or "
+             "--caf-insecure to publish unauthenticated anyway";
+  return {};
+}
+
 } // namespace
 
 command_line parse_command_line(int argc, const char* const* argv) {
@@ -311,6 +354,8 @@ command_line parse_command_line(int argc, const char* const* argv) {
   for (const auto& [key, value] : given)
     if (auto err = apply(out.options, key, value, ""); !err.empty())
       return fail(err);
+  if (auto err = check_together(out.options); !err.empty())
+    return fail(err);
   return out;
 }
 
@@ -327,6 +372,7 @@ std::string usage_text() {
             : key == "gossip"   ? "MODE"
             : key == "allow-origin" ? "ORIGIN"
             : key == "scheduler" ? "POLICY"
+            : key.rfind("caf-tls-", 0) == 0 ? "FILE"
             : is_switch(key)    ? "[BOOL]"
                                 : "N";
     if (left.size() < 32)

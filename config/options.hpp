@@ -46,6 +46,17 @@ struct node_options {
   /// Publish the node's native actor on this TCP port (CAF remote actors);
   /// -1: not published; 0: any free port (printed).
   std::int64_t caf_port = -1;
+  /// Native links: the largest frame taken from a peer (answers to our
+  /// blocks requests; everything unasked is far smaller), and connections
+  /// at once (inbound and outbound).
+  std::uint64_t max_native_message_bytes = 64ull << 20;
+  std::uint64_t max_native_connections = 256;
+  /// Mutual TLS for native links: all three or none.
+  std::string caf_tls_cert;
+  std::string caf_tls_key;
+  std::string caf_tls_ca;
+  /// Publish native links without TLS on a non-loopback address anyway.
+  bool caf_insecure = false;
   /// "off" or "push": announce new tips to native peers.
   std::string gossip = "off";
   /// Seconds between consensus rounds the node runs on its own (0: never).

@@ -39,6 +39,7 @@ class Network:
     delay_method: str = "auto"       # auto | nfqueue | netem
     distribution: str = "uniform"    # of the delay: uniform | normal
     reorder: bool = False            # let jitter reorder packets of one path
+    tls: bool = False                # mutual TLS on native links (a CA per run)
 
     @property
     def total(self):
@@ -233,6 +234,13 @@ def _network(c, t):
     n.distribution = c.choice(t.get("distribution", n.distribution),
                               w + " distribution", ("uniform", "normal"))
     n.reorder = c.boolean(t.get("reorder", n.reorder), w + " reorder")
+    n.tls = c.boolean(t.get("tls", n.tls), w + " tls")
+    if n.tls and n.link != "native":
+        c.fail(w + " tls", "TLS is for native links (link = \"native\")")
+    for a in n.node_args:
+        if a.split("=", 1)[0] in ("--caf-tls-cert", "--caf-tls-key", "--caf-tls-ca"):
+            c.fail(w + " node_args", "%s is set by the runner; use tls = true"
+                   % a.split("=", 1)[0])
     return n
 
 

@@ -187,13 +187,20 @@ class Node:
             return ""
 
 
-def dlt_argv(binary, index, network, data_dir):
+def dlt_argv(binary, index, network, data_dir, certs=None):
+    """certs: (cert, key, ca) files when the network runs mutual TLS."""
     addr = topology.address(index)
     argv = [binary, "--port", str(topology.HTTP_PORT), "--host", addr,
             "--data-dir", data_dir, "--gossip", network.gossip,
             "--sync-interval", str(network.sync_interval_s)]
     if network.link == "native":
         argv += ["--caf-port", str(topology.CAF_PORT)]
+        if certs:
+            argv += ["--caf-tls-cert", certs[0], "--caf-tls-key", certs[1],
+                     "--caf-tls-ca", certs[2]]
+        else:
+            # The testnet's bridge is reachable from its namespaces only.
+            argv += ["--caf-insecure"]
     return argv + list(network.node_args)
 
 

@@ -10,8 +10,8 @@ import tempfile
 import time
 import traceback
 
-from . import (analysis, httpc, keep, linkemu, load, monitor, netns, nodes,
-               output, perturb, report, settle, topology)
+from . import (analysis, certs, httpc, keep, linkemu, load, monitor, netns,
+               nodes, output, perturb, report, settle, topology)
 
 
 class Aborted(Exception):
@@ -112,11 +112,14 @@ class Runner(perturb.Perturbations, output.Output):
         netns.write_state(self.run_id, self.workdir, {"out": self.out})
         net = self.m.network
         self.adj = topology.graph(net.total, net.topology, net.degree, net.seed)
+        node_certs = (certs.make(os.path.join(self.workdir, "tls"), net.nodes, self.say)
+                      if net.tls else None)
         for i in range(net.total):
             ns = netns.node_ns(self.run_id, i)
             if i < net.nodes:
                 data = os.path.join(self.workdir, "n%d" % i)
-                argv = nodes.dlt_argv(self.opts.node_binary, i, net, data)
+                argv = nodes.dlt_argv(self.opts.node_binary, i, net, data,
+                                      node_certs[i] if node_certs else None)
                 self.nodes.append(nodes.Node(i, "dlt", ns, argv, self.logdir))
             else:
                 argv = nodes.ref_argv(self.opts.ref_launcher, self.opts.ref_node, i)

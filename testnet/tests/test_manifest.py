@@ -1,6 +1,7 @@
 """Manifest reading: the issue's example is accepted as written, defaults
 are filled in, and every mistake is refused with where and why."""
 import os
+import subprocess
 import tempfile
 import unittest
 
@@ -130,6 +131,25 @@ class RefusalTest(unittest.TestCase):
                       refused("[network]\nnodes = 2\nnode_args = [\"--port=1\"]\n"))
         self.assertIn("set by the runner",
                       refused("[network]\nnodes = 2\nnode_args = [\"--data-dir\", \"x\"]\n"))
+
+    def test_tls(self):
+        self.assertIn("for native links",
+                      refused("[network]\nnodes = 2\nlink = \"http\"\ntls = true\n"))
+        self.assertIn("use tls = true",
+                      refused("[network]\nnodes = 2\nnode_args = [\"--caf-tls-ca=x\"]\n"))
+        self.assertIn("true or false", refused("[network]\nnodes = 2\ntls = 1\n"))
+
+    def test_tls_certificates_chain_to_the_run_ca(self):
+        from dlt_testnet import certs
+        with tempfile.TemporaryDirectory() as d:
+            made = certs.make(d, 2)
+            self.assertEqual(len(made), 2)
+            for cert, key, ca in made:
+                r = subprocess.run(["openssl", "verify", "-CAfile", ca, cert],
+                                   capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertTrue(os.path.exists(key))
+            self.assertNotEqual(open(made[0][0]).read(), open(made[1][0]).read())
 
     def test_perturbations(self):
         base = "[network]\nnodes = 4\n[load]\nduration_s = 20\n[[perturb]]\n"

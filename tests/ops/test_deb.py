@@ -77,7 +77,7 @@ class Deb(unittest.TestCase):
     def test_contents(self):
         listing = run("dpkg-deb", "-c", self.deb)
         paths = {line.split()[-1] for line in listing.splitlines()}
-        for path in ["./usr/bin/dlt-node", "./usr/bin/dlt-load",
+        for path in ["./usr/bin/dlt-node", "./usr/bin/dlt-load", "./usr/bin/dlt-node-make-certs",
                      "./etc/dlt-node/dlt-node.conf",
                      "./usr/share/dlt-node/prometheus/dlt-node-local.yml",
                      "./usr/share/dlt-node/prometheus/dlt-node-alerts.yml",

@@ -1,0 +1,99 @@
+// The front's small shared parts: a link's one-time answer, budgets, the
+// log limiter and the stand-in node ids (see net/core.hpp).
+
+#include <algorithm>
+#include <random>
+
+#include "actors/log.hpp"
+#include "net/core.hpp"
+
+namespace dlt::net {
+
+void connect_reply::deliver(caf::strong_actor_ptr face, std::string error) {
+  callback fn;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    fn = std::move(fn_);
+    fn_ = nullptr;
+  }
+  if (fn)
+    fn(std::move(face), std::move(error));
+}
+
+void bucket::refill(steady::time_point now) {
+  std::chrono::duration<double> dt = now - last;
+  last = now;
+  tokens = std::min(burst, tokens + rate * dt.count());
+}
+
+steady::duration bucket::wait_for(double need) const {
+  if (tokens >= need || rate <= 0)
+    return steady::duration::zero();
+  return std::chrono::duration_cast<steady::duration>(
+    std::chrono::duration<double>((need - tokens) / rate));
+}
+
+void log_limiter::line(const std::string& text) {
+  budget_.refill(steady::now());
+  if (budget_.tokens < 1) {
+    ++suppressed_;
+    return;
+  }
+  budget_.tokens -= 1;
+  if (suppressed_ > 0) {
+    log("front", text, " (and ", suppressed_, " more like it not shown)");
+    suppressed_ = 0;
+  } else {
+    log("front", text);
+  }
+}
+
+node_pool::node_pool(std::size_t size, std::chrono::milliseconds cooling)
+  : cooling_time_(cooling) {
+  std::random_device rd;
+  for (auto& b : host_)
+    b = static_cast<unsigned char>(rd());
+  free_.reserve(size);
+  for (auto i = size; i > 0; --i)
+    free_.push_back(static_cast<std::uint32_t>(i - 1));
+}
+
+node_bytes node_pool::stand_in(std::uint32_t index) const {
+  node_bytes n{};
+  auto atom = default_node_atom;
+  for (int i = 7; i >= 0; --i, atom >>= 8)
+    n[i] = static_cast<unsigned char>(atom & 0xff);
+  auto pid = index + 1;
+  for (int i = 11; i >= 8; --i, pid >>= 8)
+    n[i] = static_cast<unsigned char>(pid & 0xff);
+  std::copy(host_.begin(), host_.end(), n.begin() + 12);
+  return n;
+}
+
+std::optional<node_bytes> node_pool::acquire(const node_bytes& real) {
+  auto now = steady::now();
+  while (!cooling_.empty() && cooling_.front().first <= now) {
+    free_.push_back(cooling_.front().second);
+    cooling_.pop_front();
+  }
+  if (auto it = by_real_.find(real); it != by_real_.end()) {
+    ++it->second.refs;
+    return stand_in(it->second.index);
+  }
+  if (free_.empty())
+    return std::nullopt;
+  auto index = free_.back();
+  free_.pop_back();
+  by_real_.emplace(real, entry{index, 1});
+  return stand_in(index);
+}
+
+void node_pool::release(const node_bytes& real) {
+  auto it = by_real_.find(real);
+  if (it == by_real_.end() || --it->second.refs > 0)
+    return;
+  cooling_.emplace_back(steady::now() + cooling_time_, it->second.index);
+  by_real_.erase(it);
+}
+
+} // namespace dlt::net
