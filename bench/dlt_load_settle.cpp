@@ -41,6 +41,7 @@
 #include "bench/dlt_load_net.hpp"
 #include "bench/dlt_load_network.hpp"
 #include "bench/dlt_load_standing.hpp"
+#include "bench/dlt_load_topology.hpp"
 
 namespace dlt_load {
 
@@ -99,6 +100,13 @@ settle_report settle(const settle_options& opt) {
   // only after it (a consensus asks every peer).
   const auto gossip_wait = ms(1000);
   std::atomic<bool> printed{false};
+  const bool full_mesh = opt.adjacency.empty() || is_full_mesh(opt.adjacency);
+  auto neighbours = [&](std::size_t a, std::size_t b) {
+    if (full_mesh)
+      return a != b;
+    const auto& l = opt.adjacency[a];
+    return std::binary_search(l.begin(), l.end(), b);
+  };
   every_second ticker(started, [&](int second) {
     // Fresh views: every second when that is cheap (GET /status), else
     // (whole chains) every fifth second.
@@ -146,37 +154,53 @@ settle_report settle(const settle_options& opt) {
     auto m = net.mine(holder, budget(std::chrono::seconds(30)));
     return m.block ? m.hash : std::string{};
   };
-  // The next node to mine on tip t, as an index into `rest`, or none. When
-  // t is a block just mined and gossip carries it, the first of the next
-  // few queued nodes it has reached (it reaches them in no particular
-  // order); when it reaches none of them in time, or else, the first one
-  // after consensus.
+  // The next node to mine on tip t (mined by, or held by, node `from`), as
+  // an index into `rest`, or none. Neighbours of `from` come first: the
+  // block reaches them in one hop, and their consensus pulls from `from`.
+  // When t is a block just mined and gossip carries it, the first of the
+  // next few candidates it has reached (it reaches them in no particular
+  // order); when it reaches none of them in time, or else, the first
+  // candidate after consensus (over HTTP, a candidate no neighbour of
+  // `from` first has the nodes between them run consensus, in order).
   constexpr auto none = static_cast<std::size_t>(-1);
   auto next_miner = [&](const std::vector<std::size_t>& rest,
-                        const std::string& t, bool spreading) -> std::size_t {
+                        const std::string& t, std::size_t from,
+                        bool spreading) -> std::size_t {
     timer w{waited_us};
     spreading = spreading && opt.gossip;
-    auto m = std::min<std::size_t>(rest.size(), spreading ? 8 : 1);
+    auto limit = std::min<std::size_t>(rest.size(), spreading ? 8 : 1);
+    std::vector<std::size_t> cand; // indexes into rest
+    for (std::size_t j = 0; j < rest.size() && cand.size() < limit; ++j)
+      if (rest[j] == from || neighbours(from, rest[j]))
+        cand.push_back(j);
+    for (std::size_t j = 0; j < rest.size() && cand.size() < limit; ++j)
+      if (std::find(cand.begin(), cand.end(), j) == cand.end())
+        cand.push_back(j);
+    auto m = cand.size();
     std::vector<char> at(m, 0);
     auto until = std::min(deadline, clock_type::now() + gossip_wait);
     auto pause = ms(1); // doubling up to 16 ms: the nodes are busy enough
     for (;;) {
       // A candidate slow to answer is passed over, not waited for.
-      parallel_for(m, m, [&](std::size_t j) {
-        at[j] = net.poll(rest[j], budget(std::chrono::seconds(1))).tip == t;
+      parallel_for(m, m, [&](std::size_t k) {
+        at[k] = net.poll(rest[cand[k]], budget(std::chrono::seconds(1))).tip == t;
       });
-      for (std::size_t j = 0; j < m; ++j)
-        if (at[j])
-          return j;
+      for (std::size_t k = 0; k < m; ++k)
+        if (at[k])
+          return cand[k];
       if (!spreading || clock_type::now() >= until)
         break;
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, ms(16));
     }
-    if (!net.view(rest[0]).reachable)
+    auto q = rest[cand[0]];
+    if (!net.view(q).reachable)
       return none;
-    net.consensus(rest[0], budget(std::chrono::seconds(30)));
-    return net.view(rest[0]).tip == t ? 0 : none;
+    if (!opt.gossip)
+      for (auto between : path_between(opt.adjacency, from, q))
+        net.consensus(between, budget(std::chrono::seconds(30)));
+    net.consensus(q, budget(std::chrono::seconds(30)));
+    return net.view(q).tip == t ? cand[0] : none;
   };
 
   // Without GET /status: the tip at which a mine found nothing pending.
@@ -257,6 +281,7 @@ settle_report settle(const settle_options& opt) {
         return views[i].tip == s.tip;
       });
       std::string tip = s.tip;
+      std::size_t from = s.holder; // holds tip
       bool spreading = false; // tip is a block we just mined
       if (views[queue.front()].tip != s.tip && s.tips_at_top > 1) {
         tip = break_tie(s.holder);
@@ -267,7 +292,7 @@ settle_report settle(const settle_options& opt) {
       mined_in_pass = 0;
       pass_size = queue.size();
       for (auto rest = queue; !rest.empty() && clock_type::now() < deadline;) {
-        auto k = next_miner(rest, tip, spreading);
+        auto k = next_miner(rest, tip, from, spreading);
         if (k == none) { // left for the next round
           rest.erase(rest.begin());
           continue;
@@ -287,6 +312,7 @@ settle_report settle(const settle_options& opt) {
           if (m.previous_hash != tip)
             break; // q left the tip meanwhile: a fork the next round sees
           tip = m.hash;
+          from = q;
           spreading = true;
           if (pending >= 0
               && (pending -= static_cast<std::int64_t>(m.transactions)) <= 0)
