@@ -7,24 +7,28 @@
 //   - nodes with transactions pending mine, one after the other, each on
 //     top of the block mined before it: mining one at a time keeps the
 //     network from forking into as many branches as nodes. The next to
-//     mine is whichever of the next few such nodes the last block reached
-//     first by push gossip; without gossip, or when it reaches none of them
-//     within a grace period, the next one runs consensus first. Nodes on
-//     another branch join the pass: adopting the chain gives their own
-//     blocks' transactions back (--requeue-orphans), which they then mine;
+//     mine is whichever of the next few such nodes (neighbours of the last
+//     miner first, when not every node registers every other) the last
+//     block reached first by push gossip; without gossip, or when it
+//     reaches none of them within a grace period, the next one runs
+//     consensus first. Nodes on another branch join the pass, last:
+//     adopting the chain gives their own blocks' transactions back
+//     (--requeue-orphans), which they then mine; those found on the tip
+//     with nothing pending are done;
 //   - equal-length forks at the top are broken once: the pass starts on
 //     the tip most nodes hold, or one block on it is mined first;
-//   - nodes still behind run consensus: all at once over HTTP (nothing else
-//     brings them the blocks), with gossip only those a block has not
-//     reached within the grace period.
+//   - nodes still behind run consensus: over HTTP (nothing else brings
+//     them the blocks) those next to a node on the tip, at once; with
+//     gossip only those a block has not reached within the grace period.
 // Settled: every node holds the same tip and has nothing pending.
 //
 // Requests per round, for N nodes of which Q have something to mine: N
 // state requests (plus N a second for the progress line, with GET /status),
 // Q mines and a few state requests per mine while the block spreads; with
 // gossip, no consensus unless a block goes missing; over HTTP, Q - 1
-// consensus calls in the pass and N - 1 afterwards (each pulls every peer's
-// chain: that part is the protocol's, O(N) per call).
+// consensus calls in the pass (and a few for the nodes between two miners
+// that are not neighbours) and N - 1 afterwards (each pulls every peer's
+// chain: that part is the protocol's, O(peers) per call).
 
 #include "bench/dlt_load_settle.hpp"
 
