@@ -74,6 +74,15 @@ struct consensus_state {
   std::uint64_t next_round = 1;
   std::uint64_t full_round = 0; // the full round under way, 0: none
   std::size_t announced_rounds_open = 0;
+  /// Blocks being fetched from their first announcer, with the peers that
+  /// announced them meanwhile (at most max_alternates): when the fetch
+  /// fails, the next of them is asked, rather than the block waiting for
+  /// the next one.
+  std::map<std::string, std::vector<caf::strong_actor_ptr>> fetching;
+  /// The highest announcement a sync under way made us pass over: synced
+  /// with once that sync ends, if it still is ahead of us.
+  std::uint64_t deferred_index = 0;
+  caf::strong_actor_ptr deferred_origin;
   static inline const char* name = "consensus";
 };
 

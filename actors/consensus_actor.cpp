@@ -76,6 +76,23 @@ void report(consensus_ptr self, const round_state& r, bool replaced) {
     self->send(st.hub, node_event{std::move(e)});
 }
 
+void sync_with_announcer(consensus_ptr self, std::uint64_t index,
+                         caf::strong_actor_ptr origin);
+
+/// An announced round ended: an announcement passed over meanwhile that is
+/// still ahead of us starts the next sync.
+void after_announced_round(consensus_ptr self) {
+  auto& st = self->state;
+  if (st.announced_rounds_open > 0 || !st.deferred_origin)
+    return;
+  auto index = st.deferred_index;
+  auto origin = std::move(st.deferred_origin);
+  st.deferred_index = 0;
+  st.deferred_origin = nullptr;
+  if (index > st.published->load().height)
+    sync_with_announcer(self, index, std::move(origin));
+}
+
 void finish_round(consensus_ptr self, std::uint64_t id) {
   auto& st = self->state;
   auto it = st.rounds.find(id);
@@ -89,6 +106,8 @@ void finish_round(consensus_ptr self, std::uint64_t id) {
     report(self, *round, false);
     for (auto& p : round->promises)
       p.deliver(err);
+    if (round->announced)
+      after_announced_round(self);
   };
   if (round->best.blocks) {
     const auto& best = round->best;
@@ -105,6 +124,8 @@ void finish_round(consensus_ptr self, std::uint64_t id) {
         [self, round](consensus_outcome& out) {
           report(self, *round, out.replaced);
           deliver_all(*round, out);
+          if (round->announced)
+            after_announced_round(self);
         },
         fail);
     return;
@@ -114,6 +135,8 @@ void finish_round(consensus_ptr self, std::uint64_t id) {
       [self, round](chain_view& view) {
         report(self, *round, false);
         deliver_all(*round, consensus_outcome{false, std::move(view)});
+        if (round->announced)
+          after_announced_round(self);
       },
       fail);
 }
@@ -320,19 +343,30 @@ std::uint64_t begin_round(consensus_ptr self,
   return id;
 }
 
+/// Remembers the highest announcement a sync under way passes over.
+void defer_sync(consensus_ptr self, std::uint64_t index,
+                caf::strong_actor_ptr origin) {
+  auto& st = self->state;
+  if (index > st.deferred_index) {
+    st.deferred_index = index;
+    st.deferred_origin = std::move(origin);
+  }
+}
+
 /// Syncs with the announcer of block `index` alone (one such round at a
-/// time).
+/// time; an announcement that comes meanwhile is synced with after it,
+/// if still ahead: nobody announces a block twice).
 void sync_with_announcer(consensus_ptr self, std::uint64_t index,
                          caf::strong_actor_ptr origin) {
   if (self->state.announced_rounds_open > 0)
-    return; // a sync is under way already
+    return defer_sync(self, index, std::move(origin));
   // Named as total_nodes lists it, when it is a peer we registered.
   self->request(self->state.links, std::chrono::seconds(5), name_atom::value,
                 origin)
     .then(
       [self, index, origin](std::string& name) {
         if (self->state.announced_rounds_open > 0)
-          return;
+          return defer_sync(self, index, origin);
         peer_address from;
         from.native = true;
         from.text = name.empty() ? "the announcer of block "
@@ -345,11 +379,46 @@ void sync_with_announcer(consensus_ptr self, std::uint64_t index,
       });
 }
 
+/// Peers that announce a block while it is being fetched wait in line.
+constexpr std::size_t max_alternates = 4;
+
+void fetch_next_block(consensus_ptr self, std::uint64_t index, std::string hash,
+                      caf::strong_actor_ptr origin);
+
+/// The fetch of block `hash` from `origin` failed: the next peer that
+/// announced it is asked (or, when it no longer follows our tip, synced
+/// with); none left, the block may come with the next announcement.
+void fetch_failed(consensus_ptr self, std::uint64_t index,
+                  const std::string& hash) {
+  auto& st = self->state;
+  auto it = st.fetching.find(hash);
+  if (it == st.fetching.end() || it->second.empty()) {
+    if (it != st.fetching.end())
+      st.fetching.erase(it);
+    st.seen.forget(hash);
+    return;
+  }
+  auto next = std::move(it->second.front());
+  it->second.erase(it->second.begin());
+  auto height = st.published->load().height;
+  if (index <= height) { // it came another way meanwhile
+    st.fetching.erase(it);
+    return;
+  }
+  if (index == height + 1)
+    return fetch_next_block(self, index, hash, std::move(next));
+  st.fetching.erase(it);
+  sync_with_announcer(self, index, std::move(next));
+}
+
 /// The announced block follows our tip: fetch just it from the announcer
 /// and append it; anything else (a fork, a failure) falls back to a sync.
+/// A fetch that fails turns to the next peer that announced the block.
 void fetch_next_block(consensus_ptr self, std::uint64_t index, std::string hash,
-                      caf::strong_actor_ptr origin, const chain_view& view) {
+                      caf::strong_actor_ptr origin) {
   auto& st = self->state;
+  auto view = st.published->load();
+  st.fetching[hash]; // later announcers wait in line
   auto ms = static_cast<std::uint64_t>(st.settings.peer_timeout.count());
   self
     ->request(st.face, st.settings.peer_timeout + std::chrono::seconds(1),
@@ -363,43 +432,53 @@ void fetch_next_block(consensus_ptr self, std::uint64_t index, std::string hash,
                    ? parse_block_text(got.front())
                    : result<block>{failure{"not the block after our tip"}};
         if (!b || b->hash != hash || b->index != index) {
+          self->state.fetching.erase(hash);
           self->state.seen.forget(hash);
           return sync_with_announcer(self, index, origin);
         }
         auto next = std::make_shared<const block>(std::move(*b));
         self->request(self->state.chain, ask_timeout, extend_atom::value, next)
           .then(
-            [self, index, origin](bool extended) {
+            [self, index, hash, origin](bool extended) {
+              self->state.fetching.erase(hash);
               // Not extended: our tip moved meanwhile; the sync decides.
               if (!extended)
                 sync_with_announcer(self, index, origin);
             },
-            [self](caf::error& err) {
+            [self, hash](caf::error& err) {
+              self->state.fetching.erase(hash);
               log("consensus", "an announced block was not taken: ",
                   error_text(err));
             });
       },
-      [self, hash](caf::error& err) {
-        self->state.seen.forget(hash); // another announcer may deliver it
+      [self, index, hash](caf::error& err) {
         log("consensus", "an announced block could not be fetched: ",
             error_text(err));
+        fetch_failed(self, index, hash);
       });
 }
 
 /// A native peer announced its tip. Blocks announced before (by it or by
-/// any other peer) cost nothing; a block that follows our tip is fetched
+/// any other peer) cost nothing, except that a block being fetched notes
+/// its announcers as alternates; a block that follows our tip is fetched
 /// from the announcer; one further ahead starts a sync with it.
 void on_announced(consensus_ptr self, std::uint64_t index, std::string hash,
                   caf::strong_actor_ptr origin) {
   auto& st = self->state;
-  if (!origin || !digest_from_hex(hash) || !st.seen.insert(hash))
+  if (!origin || !digest_from_hex(hash))
+    return;
+  if (auto it = st.fetching.find(hash); it != st.fetching.end()) {
+    if (it->second.size() < max_alternates)
+      it->second.push_back(std::move(origin));
+    return;
+  }
+  if (!st.seen.insert(hash))
     return;
   auto view = st.published->load();
   if (index <= view.height)
     return; // not longer than ours
   if (index == view.height + 1)
-    return fetch_next_block(self, index, std::move(hash), std::move(origin),
-                            view);
+    return fetch_next_block(self, index, std::move(hash), std::move(origin));
   sync_with_announcer(self, index, std::move(origin));
 }
 

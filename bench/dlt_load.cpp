@@ -5,7 +5,9 @@
 //
 // Phases:
 //   1. start N nodes (--spawn, with --requeue-orphans, on free loopback ports)
-//      or target running ones (--nodes); register every node with every other;
+//      or target running ones (--nodes); register every node with every
+//      other, or, past --peers + 1 nodes, with about --peers others (a ring
+//      plus random chords, dlt_load_topology.cpp);
 //   2. drive the mix for --duration seconds from --clients keep-alive
 //      connections spread over the nodes, with a progress line every second;
 //   3. settle (dlt_load_settle.cpp): mine where transactions are pending, one
@@ -41,6 +43,7 @@
 #include "bench/dlt_load_net.hpp"
 #include "bench/dlt_load_nodes.hpp"
 #include "bench/dlt_load_settle.hpp"
+#include "bench/dlt_load_topology.hpp"
 #include "bench/dlt_load_verify.hpp"
 #include "model/chain.hpp"
 #include "model/json_parse.hpp"
@@ -63,6 +66,7 @@ struct options {
   bool ephemeral = false;
   bool native = false;
   int settle_timeout = 120;
+  int peers = 8;
   bool verbose = false;
   std::string node_logs;
 };
@@ -72,7 +76,7 @@ const char* usage =
   "                [--duration SECONDS] [--clients N]\n"
   "                [--mix tx=90,mine=8,consensus=2] [--no-verify]\n"
   "                [--settle-timeout SECONDS] [--ephemeral] [--native]\n"
-  "                [--node-logs DIR] [--verbose]\n"
+  "                [--peers K] [--node-logs DIR] [--verbose]\n"
   "  --spawn N        start N dlt-node processes (with --requeue-orphans),\n"
   "                   each storing its ledger in a temporary directory\n"
   "  --ephemeral      spawned nodes keep everything in memory instead\n"
@@ -85,6 +89,9 @@ const char* usage =
   "  --duration S     seconds of load [10]\n"
   "  --clients N      keep-alive connections, spread over the nodes [16]\n"
   "  --mix SPEC       relative weights of tx, mine and consensus [90,8,2]\n"
+  "  --peers K        each node registers about K others (a ring plus random\n"
+  "                   chords, a few hops across); 0: every other node.\n"
+  "                   Networks of up to K + 1 nodes are fully meshed [8]\n"
   "  --settle-timeout S  give up settling after S seconds, naming the nodes\n"
   "                   that disagree (exit 1) [120]\n"
   "  --verbose, -v    say what each settle round found and did\n"
@@ -142,6 +149,8 @@ options parse(int argc, char** argv) {
         o.duration = std::stod(value(i));
       } else if (key == "--clients") {
         o.clients = std::stoi(value(i));
+      } else if (key == "--peers") {
+        o.peers = std::stoi(value(i));
       } else if (key == "--settle-timeout") {
         o.settle_timeout = std::stoi(value(i));
       } else if (key == "--mix") {
@@ -180,6 +189,8 @@ options parse(int argc, char** argv) {
     die("give --spawn N or --nodes");
   if (o.clients < 1 || o.duration <= 0 || o.settle_timeout < 1)
     die("--clients, --duration and --settle-timeout must be positive");
+  if (o.peers < 0)
+    die("--peers must be 0 or more");
   int total = 0;
   for (auto& [op, w] : o.mix)
     total += w;
@@ -239,21 +250,22 @@ void check_descriptors(const options& opt, std::size_t nodes) {
                  "fail\n";
 }
 
-/// Every node knows every other (by its caf:// address with --native).
-void register_everyone(const options& opt,
-                       const std::vector<spawned_node>& spawned) {
+/// Every node knows its neighbours in `adjacency` (by their caf:// address
+/// with --native).
+void register_peers(const options& opt,
+                    const std::vector<spawned_node>& spawned,
+                    const std::vector<std::vector<std::size_t>>& adjacency) {
   if (opt.nodes.size() < 2)
     return;
   std::vector<std::string> failures(opt.nodes.size());
   parallel_for(opt.nodes.size(), 8, [&](std::size_t i) {
     std::string peers = "{\"nodes\": [";
     bool first = true;
-    for (std::size_t j = 0; j < opt.nodes.size(); ++j)
-      if (j != i) {
-        auto m = opt.native ? spawned[j].caf_address : opt.nodes[j];
-        peers += (first ? "\"" : ", \"") + m + "\"";
-        first = false;
-      }
+    for (auto j : adjacency[i]) {
+      auto m = opt.native ? spawned[j].caf_address : opt.nodes[j];
+      peers += (first ? "\"" : ", \"") + m + "\"";
+      first = false;
+    }
     peers += "]}";
     std::string answer;
     auto st = http_client{opt.nodes[i]}.request(verb::post, "/nodes/register",
@@ -291,12 +303,24 @@ int main(int argc, char** argv) {
     for (const auto& n : spawned)
       opt.nodes.push_back(n.address);
   }
+  auto adjacency = make_topology(opt.nodes.size(), static_cast<std::size_t>(opt.peers));
+  std::size_t links = 0;
+  for (const auto& a : adjacency)
+    links += a.size();
   std::cout << "dlt-load: " << opt.nodes.size() << " node(s)"
             << (opt.native ? " linked natively with push gossip" : "") << ", "
             << opt.clients << " clients, " << opt.duration << " s, mix tx="
             << opt.mix["tx"] << " mine=" << opt.mix["mine"] << " consensus="
             << opt.mix["consensus"] << "\n";
-  register_everyone(opt, spawned);
+  if (opt.nodes.size() > 1)
+    std::cout << "topology: "
+              << (is_full_mesh(adjacency)
+                    ? std::string{"every node registers every other"}
+                    : "each node registers " + std::to_string(links / opt.nodes.size())
+                        + " others on average (a ring plus random chords), at most "
+                        + std::to_string(diameter(adjacency)) + " hops apart")
+              << "\n";
+  register_peers(opt, spawned, adjacency);
 
   // -- load --------------------------------------------------------------------------
   op_stats stats[3];
@@ -397,6 +421,7 @@ int main(int argc, char** argv) {
   settle_options so;
   so.nodes = opt.nodes;
   so.gossip = opt.native;
+  so.adjacency = adjacency;
   so.timeout = std::chrono::seconds(opt.settle_timeout);
   so.tty = tty;
   so.verbose = opt.verbose;

@@ -7,24 +7,28 @@
 //   - nodes with transactions pending mine, one after the other, each on
 //     top of the block mined before it: mining one at a time keeps the
 //     network from forking into as many branches as nodes. The next to
-//     mine is whichever of the next few such nodes the last block reached
-//     first by push gossip; without gossip, or when it reaches none of them
-//     within a grace period, the next one runs consensus first. Nodes on
-//     another branch join the pass: adopting the chain gives their own
-//     blocks' transactions back (--requeue-orphans), which they then mine;
+//     mine is whichever of the next few such nodes (neighbours of the last
+//     miner first, when not every node registers every other) the last
+//     block reached first by push gossip; without gossip, or when it
+//     reaches none of them within a grace period, the next one runs
+//     consensus first. Nodes on another branch join the pass, last:
+//     adopting the chain gives their own blocks' transactions back
+//     (--requeue-orphans), which they then mine; those found on the tip
+//     with nothing pending are done;
 //   - equal-length forks at the top are broken once: the pass starts on
 //     the tip most nodes hold, or one block on it is mined first;
-//   - nodes still behind run consensus: all at once over HTTP (nothing else
-//     brings them the blocks), with gossip only those a block has not
-//     reached within the grace period.
+//   - nodes still behind run consensus: over HTTP (nothing else brings
+//     them the blocks) those next to a node on the tip, at once; with
+//     gossip only those a block has not reached within the grace period.
 // Settled: every node holds the same tip and has nothing pending.
 //
 // Requests per round, for N nodes of which Q have something to mine: N
 // state requests (plus N a second for the progress line, with GET /status),
 // Q mines and a few state requests per mine while the block spreads; with
 // gossip, no consensus unless a block goes missing; over HTTP, Q - 1
-// consensus calls in the pass and N - 1 afterwards (each pulls every peer's
-// chain: that part is the protocol's, O(N) per call).
+// consensus calls in the pass (and a few for the nodes between two miners
+// that are not neighbours) and N - 1 afterwards (each pulls every peer's
+// chain: that part is the protocol's, O(peers) per call).
 
 #include "bench/dlt_load_settle.hpp"
 
@@ -41,6 +45,7 @@
 #include "bench/dlt_load_net.hpp"
 #include "bench/dlt_load_network.hpp"
 #include "bench/dlt_load_standing.hpp"
+#include "bench/dlt_load_topology.hpp"
 
 namespace dlt_load {
 
@@ -99,6 +104,13 @@ settle_report settle(const settle_options& opt) {
   // only after it (a consensus asks every peer).
   const auto gossip_wait = ms(1000);
   std::atomic<bool> printed{false};
+  const bool full_mesh = opt.adjacency.empty() || is_full_mesh(opt.adjacency);
+  auto neighbours = [&](std::size_t a, std::size_t b) {
+    if (full_mesh)
+      return a != b;
+    const auto& l = opt.adjacency[a];
+    return std::binary_search(l.begin(), l.end(), b);
+  };
   every_second ticker(started, [&](int second) {
     // Fresh views: every second when that is cheap (GET /status), else
     // (whole chains) every fifth second.
@@ -146,37 +158,80 @@ settle_report settle(const settle_options& opt) {
     auto m = net.mine(holder, budget(std::chrono::seconds(30)));
     return m.block ? m.hash : std::string{};
   };
-  // The next node to mine on tip t, as an index into `rest`, or none. When
-  // t is a block just mined and gossip carries it, the first of the next
-  // few queued nodes it has reached (it reaches them in no particular
-  // order); when it reaches none of them in time, or else, the first one
-  // after consensus.
+  // The next node to mine on tip t (mined by, or held by, node `from`),
+  // taken out of `rest`, or none (then one node is left for the next
+  // round). Neighbours of `from` come first: the block reaches them in one
+  // hop, and their consensus pulls from `from`. When t is a block just
+  // mined and gossip carries it, the first of the next few candidates it
+  // has reached (it reaches them in no particular order); when it reaches
+  // none of them in time, or else, the first candidate after consensus
+  // (over HTTP, a candidate no neighbour of `from` first has the nodes
+  // between them run consensus, in order). Candidates found on t with
+  // nothing pending are done: forked nodes that adopted the chain without
+  // getting transactions back.
   constexpr auto none = static_cast<std::size_t>(-1);
-  auto next_miner = [&](const std::vector<std::size_t>& rest,
-                        const std::string& t, bool spreading) -> std::size_t {
+  auto next_miner = [&](std::vector<std::size_t>& rest, const std::string& t,
+                        std::size_t from, bool spreading) -> std::size_t {
     timer w{waited_us};
     spreading = spreading && opt.gossip;
-    auto m = std::min<std::size_t>(rest.size(), spreading ? 8 : 1);
-    std::vector<char> at(m, 0);
     auto until = std::min(deadline, clock_type::now() + gossip_wait);
     auto pause = ms(1); // doubling up to 16 ms: the nodes are busy enough
+    std::vector<std::size_t> cand; // indexes into rest
     for (;;) {
+      auto limit = std::min<std::size_t>(rest.size(), spreading ? 8 : 1);
+      cand.clear();
+      for (std::size_t j = 0; j < rest.size() && cand.size() < limit; ++j)
+        if (rest[j] == from || neighbours(from, rest[j]))
+          cand.push_back(j);
+      for (std::size_t j = 0; j < rest.size() && cand.size() < limit; ++j)
+        if (std::find(cand.begin(), cand.end(), j) == cand.end())
+          cand.push_back(j);
+      if (cand.empty())
+        return none;
+      auto m = cand.size();
+      std::vector<node_view> seen(m);
       // A candidate slow to answer is passed over, not waited for.
-      parallel_for(m, m, [&](std::size_t j) {
-        at[j] = net.poll(rest[j], budget(std::chrono::seconds(1))).tip == t;
+      parallel_for(m, m, [&](std::size_t k) {
+        seen[k] = net.poll(rest[cand[k]], budget(std::chrono::seconds(1)));
       });
-      for (std::size_t j = 0; j < m; ++j)
-        if (at[j])
-          return j;
+      std::vector<char> drop(rest.size(), 0);
+      auto chosen = none;
+      bool done = false;
+      for (std::size_t k = 0; k < m; ++k) {
+        if (seen[k].tip != t)
+          continue;
+        if (seen[k].pending == 0) {
+          drop[cand[k]] = done = true;
+        } else if (chosen == none) {
+          chosen = rest[cand[k]];
+          drop[cand[k]] = 1;
+        }
+      }
+      if (chosen != none || done) {
+        std::vector<std::size_t> kept;
+        for (std::size_t j = 0; j < rest.size(); ++j)
+          if (!drop[j])
+            kept.push_back(rest[j]);
+        rest.swap(kept);
+      }
+      if (chosen != none)
+        return chosen;
+      if (done)
+        continue; // the next candidates at once
       if (!spreading || clock_type::now() >= until)
         break;
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, ms(16));
     }
-    if (!net.view(rest[0]).reachable)
+    auto q = rest[cand[0]];
+    rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(cand[0]));
+    if (!net.view(q).reachable)
       return none;
-    net.consensus(rest[0], budget(std::chrono::seconds(30)));
-    return net.view(rest[0]).tip == t ? 0 : none;
+    if (!opt.gossip)
+      for (auto between : path_between(opt.adjacency, from, q))
+        net.consensus(between, budget(std::chrono::seconds(30)));
+    net.consensus(q, budget(std::chrono::seconds(30)));
+    return net.view(q).tip == t ? q : none;
   };
 
   // Without GET /status: the tip at which a mine found nothing pending.
@@ -253,10 +308,17 @@ settle_report settle(const settle_options& opt) {
       // first block goes on the chosen tip: a queued node holding it mines
       // first; if none does and another tip is as long, one block on a
       // holder breaks the tie first.
+      // Forked nodes with nothing pending last: gossip or the pass's
+      // consensus brings them onto the chain meanwhile, and those that get
+      // no transactions back are then done without a mine.
+      std::stable_partition(queue.begin(), queue.end(), [&](std::size_t i) {
+        return views[i].pending != 0;
+      });
       std::stable_partition(queue.begin(), queue.end(), [&](std::size_t i) {
         return views[i].tip == s.tip;
       });
       std::string tip = s.tip;
+      std::size_t from = s.holder; // holds tip
       bool spreading = false; // tip is a block we just mined
       if (views[queue.front()].tip != s.tip && s.tips_at_top > 1) {
         tip = break_tie(s.holder);
@@ -267,14 +329,10 @@ settle_report settle(const settle_options& opt) {
       mined_in_pass = 0;
       pass_size = queue.size();
       for (auto rest = queue; !rest.empty() && clock_type::now() < deadline;) {
-        auto k = next_miner(rest, tip, spreading);
-        if (k == none) { // left for the next round
-          rest.erase(rest.begin());
-          continue;
-        }
-        auto q = rest[k];
-        rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(k));
-        ++mined_in_pass;
+        auto q = next_miner(rest, tip, from, spreading);
+        mined_in_pass = queue.size() - rest.size();
+        if (q == none)
+          continue; // left for the next round
         auto pending = net.view(q).pending;
         for (int j = 0; j < 1000 && pending != 0; ++j) {
           auto m = net.mine(q, budget(std::chrono::seconds(30)));
@@ -287,6 +345,7 @@ settle_report settle(const settle_options& opt) {
           if (m.previous_hash != tip)
             break; // q left the tip meanwhile: a fork the next round sees
           tip = m.hash;
+          from = q;
           spreading = true;
           if (pending >= 0
               && (pending -= static_cast<std::int64_t>(m.transactions)) <= 0)
@@ -314,8 +373,21 @@ settle_report settle(const settle_options& opt) {
     }
 
     if (!opt.gossip) {
-      consensus_on(behind); // nothing else brings them the blocks
-      note("consensus on the " + std::to_string(behind.size()) + " nodes behind");
+      // Nothing else brings them the blocks. A consensus pulls from the
+      // node's neighbours only: those next to a node on the tip first (the
+      // tip spreads a hop a round), all of them when none is.
+      std::vector<std::size_t> next;
+      for (auto i : behind)
+        for (std::size_t j = 0; j < n; ++j)
+          if (views[j].reachable && views[j].tip == s.tip && neighbours(i, j)) {
+            next.push_back(i);
+            break;
+          }
+      if (next.empty())
+        next = behind;
+      consensus_on(next);
+      note("consensus on " + std::to_string(next.size()) + " of the "
+           + std::to_string(behind.size()) + " nodes behind");
       continue;
     }
     // With gossip a block is usually on its way: consensus only on nodes

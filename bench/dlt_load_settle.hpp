@@ -14,6 +14,11 @@ struct settle_options {
   /// node that is behind gets a moment to catch up before consensus is run
   /// on it. Without gossip, every node that is behind runs consensus.
   bool gossip = false;
+  /// Who registered whom (dlt_load_topology.hpp); empty: every node every
+  /// other. A block reaches a node's neighbours first, and a consensus
+  /// pulls from neighbours only: the next to mine is a neighbour of the
+  /// last miner when one is queued.
+  std::vector<std::vector<std::size_t>> adjacency;
   std::chrono::seconds timeout{120};
   /// Requests in flight at once when every node is asked (probes), and
   /// consensus calls at once (each pulls from every peer).
