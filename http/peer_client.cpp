@@ -176,6 +176,8 @@ private:
         auto length = self->parser_.content_length();
         if (length && *length > self->ctx_->max_response_bytes)
           return self->too_large();
+        if (length) // before any piece is posted to the parser
+          self->reader_.expect_bytes(static_cast<std::size_t>(*length));
         self->read_piece();
       });
   }

@@ -113,6 +113,11 @@ private:
   int lock_fd_;
   std::string path_;
   std::optional<std::string> problem_; // see prepare()
+  /// Pages in the write-ahead log after the last commit; apply()
+  /// checkpoints first once there are checkpoint_pages (SQLite's own
+  /// default threshold, which it would apply inside the commit).
+  int wal_pages_ = 0;
+  static constexpr int checkpoint_pages = 1000;
   struct statements;
   std::unique_ptr<statements> stmts_;
 };
