@@ -269,19 +269,13 @@ result<stored_ledger> ledger_store::load() {
   auto damaged = [&](const std::string& what) {
     return failure{path_ + " is damaged: " + what};
   };
-  {
-    // Page-level damage first: every later read trusts the b-trees.
-    statement st;
-    if (!st.prepare(db_, "PRAGMA quick_check"))
-      return damaged(errmsg(db_));
-    int rc = sqlite3_step(st.get());
-    if (rc != SQLITE_ROW)
-      return damaged(errmsg(db_));
-    auto verdict = column_text(st.get(), 0);
-    if (verdict != "ok")
-      return damaged("SQLite's integrity check says: " + verdict);
-  }
-
+  // SQLite's structural check of the whole file (PRAGMA quick_check: the
+  // free-page list, pages used twice or lost, index entries) reads every
+  // page once more: it runs before the first change instead (apply()), so
+  // a ledger damaged there is never extended. Everything served is checked
+  // here, row by row, and SQLite reports any damaged page these reads
+  // cross: every table is read whole below.
+  quick_check_pending_ = true;
   {
     // The list is sized once (not moved as it grows: a block is 200 bytes).
     statement st;
@@ -448,6 +442,21 @@ ledger_store::apply(const std::vector<ledger_change>& changes) {
   if (problem_)
     return *problem_;
   auto& s = *stmts_;
+  if (quick_check_pending_) {
+    statement st;
+    std::string verdict;
+    if (!st.prepare(db_, "PRAGMA quick_check")
+        || sqlite3_step(st.get()) != SQLITE_ROW)
+      verdict = errmsg(db_);
+    else
+      verdict = column_text(st.get(), 0);
+    if (verdict != "ok") {
+      // Nothing is written to a damaged file, now or later.
+      problem_ = path_ + " is damaged: SQLite's integrity check says: " + verdict;
+      return *problem_;
+    }
+    quick_check_pending_ = false;
+  }
   if (wal_pages_ >= checkpoint_pages) {
     // What the last commits logged, copied while no answer waits on it but
     // this change's own (a failed checkpoint is retried with the next one).
