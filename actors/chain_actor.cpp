@@ -15,6 +15,10 @@
 #include <tuple>
 #include <unordered_set>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "actors/chain_store.hpp"
 #include "actors/log.hpp"
 #include "actors/spawn.hpp"
@@ -329,6 +333,14 @@ chain_actor spawn_chain(caf::actor_system& sys, chain blocks,
                         mempool_actor mempool, published_chain_ptr published,
                         event_hub_actor hub,
                         std::function<void(const std::string&)> fatal) {
+#ifdef __GLIBC__
+  // A long chain's temporaries (a peer's parsed chain, the rows storage
+  // writes) are megabytes each: mapped on their own, they go back to the
+  // system whole when freed. glibc would otherwise raise its threshold to
+  // the largest one freed and carve the next ones from its heaps, where
+  // they stay as free space counted in the node's RSS.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
   return sys.spawn(chain_behavior, std::move(blocks), std::move(own),
                    std::move(storage), std::move(mempool), std::move(published),
                    std::move(hub), std::move(fatal));

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <iterator>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "model/json_blocks.hpp"
 
 namespace dlt {
@@ -17,6 +21,14 @@ void add_block(json_segment& seg, std::string_view json, const digest& hash) {
 }
 
 } // namespace
+
+void release_free_memory() {
+#ifdef __GLIBC__
+  // Freed small blocks stay in malloc's arenas (the parser thread's, for a
+  // peer's chain) until trimmed; this returns their whole pages.
+  malloc_trim(0);
+#endif
+}
 
 std::string to_hex(const digest& d) {
   static constexpr char hex[] = "0123456789abcdef";
@@ -91,19 +103,42 @@ void chain_store::push(const block& b) {
 void chain_store::append(chain&& blocks) {
   if (blocks.empty())
     return;
+  // Segments are sized to what they hold: grown by doubling they kept up
+  // to half their capacity unused, a quarter of the chain's bytes.
+  auto fit = [](json_segment& seg) {
+    if (seg.text.capacity() > seg.text.size() + seg.text.size() / 16)
+      seg.text.shrink_to_fit();
+    seg.ends.shrink_to_fit();
+    seg.hashes.shrink_to_fit();
+  };
   auto seg = open_last();
+  seg->text.reserve(segment_bytes + segment_bytes / 8);
+  std::size_t freed = 0;
   for (auto& b : blocks) {
     if (seg->text.size() >= segment_bytes) {
+      fit(*seg);
       seal(std::move(seg));
       seg = std::make_shared<json_segment>();
       seg->first = size() + 1;
+      seg->text.reserve(segment_bytes + segment_bytes / 8);
     }
     add_block(*seg, b.json, digest_from_hex(b.hash).value_or(digest{}));
-    b = block{}; // its bytes live in the segment now
+    freed += b.json.capacity();
+    // Its bytes live in the segment now. (Assigning an empty string would
+    // keep the buffer: libstdc++ copies a short string into it.)
+    std::string().swap(b.json);
+    if (freed >= trim_bytes) {
+      // Give the freed blocks' pages back as the segments grow, or holding
+      // a chain while adopting it costs both at once.
+      release_free_memory();
+      freed = 0;
+    }
   }
+  fit(*seg);
   seal(std::move(seg));
   blocks.clear();
   blocks.shrink_to_fit();
+  release_free_memory();
 }
 
 void chain_store::truncate(std::uint64_t n) {

@@ -19,6 +19,8 @@ namespace dlt {
 class chain_store {
 public:
   static constexpr std::size_t segment_bytes = 64 * 1024;
+  /// append() gives freed memory back to the system every this many bytes.
+  static constexpr std::size_t trim_bytes = 4 * 1024 * 1024;
 
   /// The number of blocks.
   std::uint64_t size() const;
@@ -52,6 +54,9 @@ private:
   std::vector<std::shared_ptr<const json_segment>> segments_;
   std::shared_ptr<const chain_json> cached_;
 };
+
+/// Returns the pages of freed memory to the system (malloc_trim).
+void release_free_memory();
 
 /// "0" or the lowercase hex of `d`.
 std::string to_hex(const digest& d);

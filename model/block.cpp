@@ -14,7 +14,7 @@ std::string transaction_json(const nlohmann::json& data) {
   return out;
 }
 
-block seal_block(std::uint64_t index, const std::string& previous_hash,
+block seal_block(std::uint64_t index, std::string_view previous_hash,
                  double timestamp,
                  const std::vector<std::string>& transactions) {
   block b;

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/hash_text.hpp"
 #include "model/result.hpp"
 
 namespace dlt {
@@ -25,9 +26,9 @@ inline constexpr const char* genesis_previous_hash = "0";
 
 struct block {
   std::uint64_t index = 0;
-  std::string previous_hash;
+  hash_text previous_hash;
   /// Lowercase hex SHA-256 of `json`.
-  std::string hash;
+  hash_text hash;
   /// Python's json.dumps(block, sort_keys=True), byte for byte.
   std::string json;
 };
@@ -36,7 +37,7 @@ struct block {
 std::string transaction_json(const nlohmann::json& data);
 
 /// Builds a block from canonical transactions (see transaction_json).
-block seal_block(std::uint64_t index, const std::string& previous_hash,
+block seal_block(std::uint64_t index, std::string_view previous_hash,
                  double timestamp, const std::vector<std::string>& transactions);
 
 /// This node's genesis block, mined at `timestamp`.

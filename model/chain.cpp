@@ -7,7 +7,7 @@
 
 namespace dlt {
 
-std::optional<std::string> links_error(const std::string& previous_hash,
+std::optional<std::string> links_error(std::string_view previous_hash,
                                        std::uint64_t first_index,
                                        const chain& blocks) {
   for (std::size_t i = 0; i < blocks.size(); ++i) {
@@ -16,7 +16,7 @@ std::optional<std::string> links_error(const std::string& previous_hash,
     if (b.index != index)
       return "block " + std::to_string(index) + " has index "
              + std::to_string(b.index);
-    const std::string& expected = i == 0 ? previous_hash : blocks[i - 1].hash;
+    std::string_view expected = i == 0 ? previous_hash : blocks[i - 1].hash.view();
     if (b.previous_hash != expected)
       return "block " + std::to_string(index)
              + " does not link to the block before it (previous_hash "

@@ -25,7 +25,7 @@ std::optional<std::string> validation_error(const chain& blocks);
 /// `previous_hash` ("0": none) at index `first_index` - 1, or nothing when it
 /// does: indexes run on from `first_index` and every block links to the one
 /// before. An empty list continues anything.
-std::optional<std::string> links_error(const std::string& previous_hash,
+std::optional<std::string> links_error(std::string_view previous_hash,
                                        std::uint64_t first_index,
                                        const chain& blocks);
 

@@ -115,7 +115,7 @@ result<block> block_from_text(std::string_view text, bool require_canonical) {
                                      json, block_end)
         && block_end == end && (!require_canonical || json == text)) {
       b.json.assign(json);
-      b.hash = json_detail::thread_hasher().hex(b.json);
+      json_detail::thread_hasher().hex(b.json, b.hash);
       return b;
     }
   }
@@ -129,7 +129,7 @@ result<block> block_from_text(std::string_view text, bool require_canonical) {
   if (auto why = json_detail::check_block(json, b))
     return failure{*why};
   b.json.assign(json);
-  b.hash = json_detail::thread_hasher().hex(b.json);
+  json_detail::thread_hasher().hex(b.json, b.hash);
   return b;
 }
 

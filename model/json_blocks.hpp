@@ -55,6 +55,12 @@ public:
   /// says why): the caller may stop reading; later bytes are ignored.
   bool feed(std::string_view bytes);
 
+  /// Room for the blocks of an answer of `bytes` bytes (its
+  /// Content-Length), so that the chain is not moved as it grows. Address
+  /// space only: the room no block fills is never touched, and it ends with
+  /// the chain (which is handed over, not kept).
+  void expect_bytes(std::size_t bytes);
+
   /// The body has ended: the chain (handed over once), or why it is
   /// refused.
   result<chain> finish();

@@ -97,11 +97,13 @@ public:
       json = std::string_view(start_, static_cast<std::size_t>(p_ - start_));
     }
     std::string_view text(prev + 1, static_cast<std::size_t>(prev_end - prev - 2));
-    b.previous_hash.clear();
-    if (prev_escaped)
-      decode_canonical_string(text, b.previous_hash);
-    else
+    if (prev_escaped) {
+      std::string decoded;
+      decode_canonical_string(text, decoded);
+      b.previous_hash.assign(decoded);
+    } else {
       b.previous_hash.assign(text);
+    }
     return true;
   }
 

@@ -9,20 +9,32 @@
 
 #include <cryptopp/sha.h>
 
+#include "model/hash_text.hpp"
+
 namespace dlt::json_detail {
 
 /// Lowercase hex SHA-256, as sha256_hex, from a reused state.
 class hasher {
 public:
   std::string hex(std::string_view bytes) {
+    char text[64];
+    hex(bytes, text);
+    return std::string(text, sizeof text);
+  }
+
+  /// Into a block's hash, with no allocation.
+  void hex(std::string_view bytes, hash_text& out) {
+    out.resize(64);
+    hex(bytes, out.data());
+  }
+
+  void hex(std::string_view bytes, char* text) {
     CryptoPP::byte digest[CryptoPP::SHA256::DIGESTSIZE];
     sha_.CalculateDigest(digest,
                          reinterpret_cast<const CryptoPP::byte*>(bytes.data()),
                          bytes.size());
-    char text[2 * sizeof digest];
     for (std::size_t i = 0; i < sizeof digest; ++i)
       std::memcpy(text + 2 * i, pairs_.text[digest[i]], 2);
-    return std::string(text, sizeof text);
   }
 
 private:

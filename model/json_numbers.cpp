@@ -198,7 +198,145 @@ std::size_t format_python_float(char* buf, double value) {
   return static_cast<std::size_t>(o - buf);
 }
 
+namespace {
+
+inline bool digit(char c) { return c >= '0' && c <= '9'; }
+
+constexpr std::uint64_t pow10_u64[] = {
+  1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+  100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
+  1000000000000ull, 10000000000000ull, 100000000000000ull,
+  1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+  1000000000000000000ull, 10000000000000000000ull};
+
+} // namespace
+
+// Python's repr() writes the shortest digits that read back as the same
+// double (the closest to it among several), in fixed notation when the
+// first digit's power of ten is in [-4, 16). Writing the shortest digits
+// (to_chars) was most of the cost of reading a block; for text already in
+// fixed notation it is decided here without writing anything:
+//  - at most 15 significant digits: two such decimals never read as the
+//    same double, so the digits are the shortest and the only candidates,
+//    and the text is canonical when its layout is;
+//  - 16 or 17: the double is read, and exact integer arithmetic (128 bits)
+//    checks that no shorter decimal reads as it and that no other decimal
+//    of as many digits is closer to it.
+// 1: canonical, 0: not, -1: not decided here (exponents, ties, extremes).
+int fixed_notation_canonical(std::string_view text) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  if (p < end && *p == '-')
+    ++p;
+  // One pass: N, all the digits as an integer (text = N / 10^nf; it wraps
+  // beyond 19 digits, and is used only up to 19).
+  std::uint64_t n = 0;
+  const char* int_begin = p;
+  while (p < end && digit(*p))
+    n = n * 10 + static_cast<std::uint64_t>(*p++ - '0');
+  const char* int_end = p;
+  if (p == end || *p != '.')
+    return -1;
+  const char* frac_begin = ++p;
+  while (p < end && digit(*p))
+    n = n * 10 + static_cast<std::uint64_t>(*p++ - '0');
+  auto ni = static_cast<std::size_t>(int_end - int_begin);
+  auto nf = static_cast<std::size_t>(p - frac_begin);
+  if (p != end || ni == 0 || nf == 0 || (ni > 1 && *int_begin == '0'))
+    return -1;
+  bool zero_fraction = nf == 1 && *frac_begin == '0';
+  if (nf > 1 && end[-1] == '0')
+    return 0; // repr() writes no trailing zero but the one of ".0"
+  // The number of significant digits, and t: the trailing zeros of N
+  // (those of ".0" and of the integer part before it).
+  std::size_t sig;
+  std::size_t t = 0;
+  if (*int_begin == '0') {
+    const char* q = frac_begin;
+    while (q < end && *q == '0')
+      ++q;
+    if (q == end)
+      return zero_fraction ? 1 : 0; // 0.0 or -0.0
+    if (q - frac_begin > 3)
+      return 0; // below 1e-4 repr() writes an exponent
+    sig = static_cast<std::size_t>(end - q);
+  } else {
+    if (ni > 16)
+      return 0; // from 1e16 on repr() writes an exponent
+    if (zero_fraction) {
+      const char* sig_end = int_end;
+      while (sig_end[-1] == '0')
+        --sig_end;
+      sig = static_cast<std::size_t>(sig_end - int_begin);
+      t = 1 + static_cast<std::size_t>(int_end - sig_end);
+    } else {
+      sig = ni + nf;
+    }
+  }
+  if (sig <= 15)
+    return 1;
+  if (sig > 17)
+    return 0;
+  if (ni + nf > 19)
+    return -1;
+  // The double the text reads as, m * 2^e2: the quotient in floating point
+  // is within one unit of it, and exact arithmetic picks which. Everything
+  // is scaled by 10^nf * 2^(1 - e2): the text is N * 2^shift, the double
+  // m is 2m * 10^nf, and half its spacing is 10^nf.
+  static constexpr double pow10_double[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+    1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19};
+  double guess = static_cast<double>(n) / pow10_double[nf];
+  std::uint64_t bits;
+  std::memcpy(&bits, &guess, sizeof bits);
+  auto biased = static_cast<int>((bits >> 52) & 0x7FF);
+  std::uint64_t m0 = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+  int e2 = biased - 1075;
+  int shift = 1 - e2;
+  // Not a neighbour of a power of two (uneven spacing), and in range of
+  // 128-bit products.
+  if (biased == 0 || m0 < (1ull << 52) + 2 || m0 + 1 >= (1ull << 53)
+      || shift < 0 || shift > 60 || t + 1 >= sizeof pow10_u64 / sizeof *pow10_u64)
+    return -1;
+  using u128 = unsigned __int128;
+  const u128 half = pow10_u64[nf];
+  auto dist = [&](u128 a, u128 b) { return a > b ? a - b : b - a; };
+  const u128 text_scaled = static_cast<u128>(n) << shift;
+  std::uint64_t m = 0;
+  for (std::uint64_t c : {m0 - 1, m0, m0 + 1}) {
+    u128 d = dist(text_scaled, static_cast<u128>(2 * c) * half);
+    if (d < half || (d == half && c % 2 == 0))
+      m = c; // reads as this one (ties to even)
+  }
+  if (m == 0)
+    return -1;
+  const u128 x = static_cast<u128>(2 * m) * half;
+  // No other decimal of as many digits is as close: its neighbours are
+  // 10^t away.
+  u128 d = dist(text_scaled, x);
+  u128 step = static_cast<u128>(pow10_u64[t]) << shift;
+  if (2 * d >= step)
+    return 2 * d == step ? -1 : 0;
+  // No decimal with fewer digits reads as the same double: the two
+  // nearest ones (a multiple of 10^(t+1) either side) would.
+  std::uint64_t s = pow10_u64[t + 1];
+  std::uint64_t lo = n - n % s;
+  for (std::uint64_t c : {lo, lo + s}) {
+    u128 dc = dist(static_cast<u128>(c) << shift, x);
+    if (dc < half || (dc == half && m % 2 == 0))
+      return 0; // it reads as the same double (ties to even)
+  }
+  return 1;
+}
+
 bool is_canonical_float(std::string_view text) {
+  int fast = fixed_notation_canonical(text);
+  if (fast >= 0)
+    return fast == 1;
+  return is_canonical_float_general(text);
+}
+
+bool is_canonical_float_general(std::string_view text) {
   double value;
   const char* end = text.data() + text.size();
   auto r = std::from_chars(text.data(), end, value);

@@ -24,6 +24,13 @@ std::size_t format_python_float(char* buf, double value);
 /// as it is laid out, without writing it).
 bool is_canonical_float(std::string_view text);
 
+/// is_canonical_float by writing the shortest digits (the reference the
+/// fixed-notation shortcut is tested against).
+bool is_canonical_float_general(std::string_view text);
+
+/// The fixed-notation shortcut alone: 1 canonical, 0 not, -1 undecided.
+int fixed_notation_canonical(std::string_view text);
+
 enum class number_outcome { ok, python_only, too_big };
 
 /// Appends the canonical form of `text`, a number that matches JSON's

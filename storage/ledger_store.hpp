@@ -88,10 +88,12 @@ public:
   ledger_store(const ledger_store&) = delete;
   ledger_store& operator=(const ledger_store&) = delete;
 
-  /// Reads everything and checks it: the file's format, its pages, every
-  /// block's shape, canonical bytes, stored hash and link to the block
-  /// before, every pending transaction and peer address. Fails with what is
-  /// wrong, where.
+  /// Reads everything and checks it: the file's format, every block's
+  /// shape, canonical bytes, stored hash, index and link to the block
+  /// before, every pending transaction and peer address (and every page
+  /// these reads cross). Fails with what is wrong, where. The structural
+  /// check of the whole file (free pages, indexes) runs before the first
+  /// apply(), which refuses to change a damaged file.
   result<stored_ledger> load();
 
   /// Applies `changes` in order in one transaction and syncs it to disk.
@@ -113,6 +115,14 @@ private:
   int lock_fd_;
   std::string path_;
   std::optional<std::string> problem_; // see prepare()
+  /// Pages in the write-ahead log after the last commit; apply()
+  /// checkpoints first once there are checkpoint_pages (SQLite's own
+  /// default threshold, which it would apply inside the commit).
+  int wal_pages_ = 0;
+  /// load() leaves SQLite's structural check of the file to the first
+  /// apply() (see load()).
+  bool quick_check_pending_ = false;
+  static constexpr int checkpoint_pages = 1000;
   struct statements;
   std::unique_ptr<statements> stmts_;
 };

@@ -147,3 +147,63 @@ TEST_CASE("duplicate keys keep the last value, as Python does") {
   REQUIRE(c);
   CHECK(*c == R"({"a": {"x": 4}, "b": [2]})");
 }
+
+TEST_CASE("the fixed-notation float check decides as writing the shortest digits does",
+          "[canonical][numbers]") {
+  using dlt::json_detail::fixed_notation_canonical;
+  using dlt::json_detail::format_python_float;
+  using dlt::json_detail::is_canonical_float_general;
+  // Deterministic values across fixed notation's range, mostly of 16 and 17
+  // digits (timestamps), each as repr() writes it and with its digits
+  // nudged: one more or less in the last place, one digit more or fewer.
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  std::size_t decided = 0, canonical = 0, checked = 0;
+  auto check = [&](const std::string& text) {
+    int fast = fixed_notation_canonical(text);
+    ++checked;
+    if (fast < 0)
+      return;
+    ++decided;
+    canonical += fast == 1;
+    INFO(text);
+    REQUIRE((fast == 1) == is_canonical_float_general(text));
+  };
+  for (int i = 0; i < 200000; ++i) {
+    double scale[] = {1e-4, 3e-3, 0.5, 1.0, 7.0, 123.0, 1e6, 1.56e9, 1.7e9, 4e12, 9e15};
+    double v = scale[next() % 11] * (1.0 + static_cast<double>(next() % 1000000007) / 1e9);
+    if (next() % 4 == 0)
+      v = -v;
+    char buf[40];
+    std::string text(buf, format_python_float(buf, v));
+    check(text);
+    if (text.find('e') != std::string::npos)
+      continue;
+    std::string up = text, down = text;
+    if (up.back() < '9') {
+      ++up.back();
+      check(up);
+    }
+    if (down.back() > '0') {
+      --down.back();
+      check(down);
+    }
+    check(text + std::string(1, static_cast<char>('1' + next() % 9)));
+    if (text.size() > 3 && text[text.size() - 2] != '.')
+      check(text.substr(0, text.size() - 1));
+  }
+  for (const char* t : {"0.0", "-0.0", "1.0", "10.0", "100.0", "1.5", "0.0001", "0.00001",
+                        "1.50", "01.5", "9999999999999999.0", "1234567890123456.0",
+                        "12345678901234567.0", "0.30000000000000004", "0.3000000000000000",
+                        "1560174309.2023711", "1560174309.202371", "-1560174309.2023711",
+                        "2.220446049250313e-16", "1e+16", "5e-324", "1.7976931348623157e+308"})
+    check(t);
+  // Most cases are decided without writing the shortest digits.
+  CHECK(decided > checked * 9 / 10);
+  CHECK(canonical > decided / 4);
+}

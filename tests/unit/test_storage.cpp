@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -289,4 +290,43 @@ TEST_CASE("a batch taken before a reorg's reconciliation is not appended") {
                     dlt::seal_block(tip.height + 1, tip.hash, 9.0, fresh.txs)),
                   fresh.origin));
   dlt::stop_node_actors(a);
+}
+
+TEST_CASE("a file damaged where start-up does not read is never changed") {
+  // The free-page count in the header is wrong: every row reads back, so
+  // the node starts and serves them, but SQLite's structural check (run
+  // before the first change) finds it, and nothing is written.
+  temp_dir dir;
+  auto chain = make_chain(400);
+  auto path = dir.path + "/" + dlt::ledger_store::file_name;
+  {
+    auto store = open_store(dir.path);
+    dlt::ledger_change c;
+    c.blocks = shared(chain);
+    REQUIRE_FALSE(store->apply({c}));
+    dlt::ledger_change cut;
+    cut.truncate_from = 2; // frees the pages of blocks 2..400
+    REQUIRE_FALSE(store->apply({cut}));
+  } // closing copies the log into the file
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    REQUIRE(f);
+    unsigned char count[4];
+    f.seekg(36); // the total number of free pages, big-endian
+    f.read(reinterpret_cast<char*>(count), 4);
+    REQUIRE(count[3] > 0);
+    count[3] = static_cast<unsigned char>(count[3] + 3);
+    f.seekp(36);
+    f.write(reinterpret_cast<const char*>(count), 4);
+  }
+  auto store = open_store(dir.path);
+  auto loaded = store->load();
+  REQUIRE(loaded);
+  CHECK(loaded->blocks.size() == 1);
+  dlt::ledger_change tx;
+  tx.txs_added.push_back({1, "{\"data\": 1}"});
+  auto err = store->apply({tx});
+  REQUIRE(err);
+  CHECK_THAT(*err, Catch::Contains("is damaged"));
+  CHECK(store->apply({tx})); // and stays refused
 }
