@@ -40,7 +40,7 @@ from harness import Client, Node, RefNode, call, free_port  # noqa: E402
 from peers import PeerFarm  # noqa: E402
 from bench_observe import bench_events, bench_metrics  # noqa: E402
 from bench_hostile import bench_hostile  # noqa: E402
-from native_rows import native_rows  # noqa: E402
+from native_rows import native_rows, push_lags  # noqa: E402
 
 BUILD = os.environ.get("DLT_BUILD") or os.path.join(ROOT, "build")
 os.environ.setdefault("DLT_NODE", os.path.join(BUILD, "dlt-node"))
@@ -480,20 +480,7 @@ def bench_native(args):
             call(b.url, "POST", "/nodes/register", {"nodes": [a.caf_address]})
             call(a.url, "POST", "/nodes/register", {"nodes": [b.caf_address]})
             time.sleep(0.5)
-            lags = []
-            poll = Client(a.url)
-            for i in range(3 if args.quick else 20):
-                call(b.url, "POST", "/transactions/new", {"data": "pushed %d" % i})
-                _, body, _ = Client(b.url).request("POST", "/mine")
-                mined = time.monotonic()
-                want = body["new_block"]["index"]
-                while time.monotonic() - mined < 10:
-                    _, got, _ = poll.request("GET", "/chain")
-                    if len(got["chain"]) >= want:
-                        break
-                lags.append(time.monotonic() - mined)
-            poll.close()
-            lags.sort()
+            lags = sorted(push_lags(a.url, b.url, 3 if args.quick else 20))
             row("push gossip: mined block on a linked node (median of %d)" % len(lags),
                 "%.1f ms (max %.1f ms)" % (lags[len(lags) // 2] * 1000, lags[-1] * 1000),
                 "1 s", lags[len(lags) // 2] / 1.0, None if args.quick else ("<=", 1.0),

@@ -114,21 +114,7 @@ def links(args, pki):
         call(b.url, "POST", "/nodes/register", {"nodes": [a.caf_address]})
         call(a.url, "POST", "/nodes/register", {"nodes": [b.caf_address]})
         time.sleep(0.5)
-        lags = []
-        poll, miner = Client(a.url), Client(b.url)
-        for i in range(3 if args.quick else 20):
-            miner.request("POST", "/transactions/new", {"data": "pushed %d" % i})
-            _, body, _ = miner.request("POST", "/mine")
-            mined = time.monotonic()
-            want = body["new_block"]["index"]
-            while time.monotonic() - mined < 10:
-                _, got, _ = poll.request("GET", "/chain")
-                if len(got["chain"]) >= want:
-                    break
-            lags.append(time.monotonic() - mined)
-        poll.close()
-        miner.close()
-        out["push"] = statistics.median(lags)
+        out["push"] = statistics.median(push_lags(a.url, b.url, 3 if args.quick else 20))
     return out
 
 
@@ -231,6 +217,29 @@ def front_cost(args, pki):
         per_mb = (front_cpu_ns(n.proc.pid) - before) / (moved / 1e6)
         c.close()
     return small, per_mb, moved
+
+
+def push_lags(poll_url, miner_url, count):
+    """Mines `count` blocks on miner_url (which pushes them to poll_url's
+    node) and returns, per block, the seconds from the /mine answer until
+    GET /chain on poll_url shows it (polled on a keep-alive connection)."""
+    lags = []
+    poll, miner = Client(poll_url), Client(miner_url)
+    try:
+        for i in range(count):
+            miner.request("POST", "/transactions/new", {"data": "pushed %d" % i})
+            _, body, _ = miner.request("POST", "/mine")
+            mined = time.monotonic()
+            want = body["new_block"]["index"]
+            while time.monotonic() - mined < 10:
+                _, got, _ = poll.request("GET", "/chain")
+                if len(got["chain"]) >= want:
+                    break
+            lags.append(time.monotonic() - mined)
+    finally:
+        poll.close()
+        miner.close()
+    return lags
 
 
 # -- the rows ----------------------------------------------------------------------------
