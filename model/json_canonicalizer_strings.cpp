@@ -12,27 +12,6 @@
 namespace dlt::json_detail {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-bool read_hex4(const char* p, std::uint32_t& unit) {
-  unit = 0;
-  for (int i = 0; i < 4; ++i) {
-    int v = hex_value(p[i]);
-    if (v < 0)
-      return false;
-    unit = (unit << 4) | static_cast<std::uint32_t>(v);
-  }
-  return true;
-}
-
 std::string escape_text(std::uint32_t unit) {
   char buf[6];
   write_u_escape(buf, unit);

@@ -3,27 +3,6 @@
 namespace dlt::json_detail {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-bool read_hex4(const char* p, std::uint32_t& unit) {
-  unit = 0;
-  for (int i = 0; i < 4; ++i) {
-    int v = hex_value(p[i]);
-    if (v < 0)
-      return false;
-    unit = (unit << 4) | static_cast<std::uint32_t>(v);
-  }
-  return true;
-}
-
 // Generalized UTF-8: surrogates encode like any other code point.
 void append_wtf8(std::string& out, std::uint32_t cp) {
   if (cp < 0x80) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -22,24 +23,50 @@ inline bool plain_byte(unsigned char c) {
   return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
 }
 
-/// Copies the run of plain bytes at p to `out` and advances p past it.
-inline void copy_plain_run(const char*& p, const char* end, out_buffer& out) {
+/// The four hex digits at p (either case) as one UTF-16 unit; false when
+/// one is not a hex digit.
+inline bool read_hex4(const char* p, std::uint32_t& unit) {
+  unit = 0;
+  for (int i = 0; i < 4; ++i) {
+    char c = p[i];
+    std::uint32_t v;
+    if (c >= '0' && c <= '9')
+      v = static_cast<std::uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v = static_cast<std::uint32_t>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      v = static_cast<std::uint32_t>(c - 'A' + 10);
+    else
+      return false;
+    unit = (unit << 4) | v;
+  }
+  return true;
+}
+
 #if defined(__SSE2__)
-  // 16 bytes at a time: store them all, keep as many as are plain. SSE2 is
-  // part of x86-64, so no run-time dispatch is needed.
+/// A bit for each of the 16 bytes at p that is not plain (see plain_byte).
+/// SSE2 is part of x86-64, so no run-time dispatch is needed.
+inline unsigned not_plain_mask(const char* p) {
   const __m128i space = _mm_set1_epi8(0x20);
   const __m128i del = _mm_set1_epi8(0x7F);
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i backslash = _mm_set1_epi8('\\');
+  __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  // Signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them.
+  __m128i bad = _mm_or_si128(
+    _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
+    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+  return static_cast<unsigned>(_mm_movemask_epi8(bad));
+}
+#endif
+
+/// Copies the run of plain bytes at p to `out` and advances p past it.
+inline void copy_plain_run(const char*& p, const char* end, out_buffer& out) {
+#if defined(__SSE2__)
+  // 16 bytes at a time: store them all, keep as many as are plain.
   while (end - p >= 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    // Signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them.
-    __m128i bad = _mm_or_si128(
-      _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
-      _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-    char* dst = out.room(16);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), v);
-    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+    unsigned mask = not_plain_mask(p);
+    std::memcpy(out.room(16), p, 16);
     if (mask == 0) {
       out.commit(16);
       p += 16;
@@ -62,16 +89,8 @@ inline void copy_plain_run(const char*& p, const char* end, out_buffer& out) {
 /// is (see plain_byte), or end.
 inline const char* skip_plain_run(const char* p, const char* end) {
 #if defined(__SSE2__)
-  const __m128i space = _mm_set1_epi8(0x20);
-  const __m128i del = _mm_set1_epi8(0x7F);
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
   while (end - p >= 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i bad = _mm_or_si128(
-      _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
-      _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+    unsigned mask = not_plain_mask(p);
     if (mask)
       return p + __builtin_ctz(mask);
     p += 16;
