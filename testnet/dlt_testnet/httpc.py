@@ -4,6 +4,14 @@ import asyncio
 import json
 
 
+async def within(awaitable, seconds):
+    """awaitable, or asyncio.TimeoutError after seconds. Not wait_for: on
+    Python 3.11 wait_for drops a cancellation that arrives as the inner call
+    finishes, and a Ctrl-C during the load was then lost (the run went on)."""
+    async with asyncio.timeout(seconds):
+        return await awaitable
+
+
 class HttpError(Exception):
     def __init__(self, message, sent=False):
         super().__init__(message)
@@ -71,7 +79,7 @@ class Connection:
         self.busy = False
 
     async def _connect(self):
-        self.reader, self.writer = await asyncio.wait_for(
+        self.reader, self.writer = await within(
             asyncio.open_connection(self.host, self.port,
                                     limit=64 * 1024 * 1024),
             self.connect_timeout)
@@ -86,7 +94,7 @@ class Connection:
         self.busy = True
         self._sent = False
         try:
-            return await asyncio.wait_for(
+            return await within(
                 self._request(method, path, body, headers), timeout)
         except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
                 HttpError, ValueError) as e:
@@ -191,7 +199,7 @@ async def sse_stream(host, port, path, on_event, last_id=None,
     """Opens one event stream and calls on_event(id, event, data) for each
     event until the stream ends. Returns the status if it was not 200 (e.g.
     404: the node has no /events), else the last event id seen."""
-    reader, writer = await asyncio.wait_for(
+    reader, writer = await within(
         asyncio.open_connection(host, port, limit=64 * 1024 * 1024),
         connect_timeout)
     try:
@@ -200,7 +208,7 @@ async def sse_stream(host, port, path, on_event, last_id=None,
         if last_id is not None:
             head.append("Last-Event-ID: %s" % last_id)
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
-        status, hdrs = await asyncio.wait_for(_read_head(reader), connect_timeout)
+        status, hdrs = await within(_read_head(reader), connect_timeout)
         if status != 200:
             return ("status", status)
         parser = SseParser()
@@ -210,11 +218,11 @@ async def sse_stream(host, port, path, on_event, last_id=None,
         while True:
             if chunked:
                 try:
-                    data = await asyncio.wait_for(it.__anext__(), idle_timeout)
+                    data = await within(it.__anext__(), idle_timeout)
                 except StopAsyncIteration:
                     data = b""
             else:
-                data = await asyncio.wait_for(reader.read(65536), idle_timeout)
+                data = await within(reader.read(65536), idle_timeout)
             if not data:
                 return ("closed", parser.last_id)
             for ev in parser.feed(data):

@@ -127,9 +127,17 @@ class Monitor:
 
     async def stop(self):
         self.running = False
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        pending = set(self._tasks)
+        for _ in range(10):
+            # Cancelled again while any is left: a stream that lost one
+            # cancellation must not hold up the teardown.
+            for t in pending:
+                t.cancel()
+            if not pending:
+                break
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+        await asyncio.gather(*(t for t in self._tasks if t.done()),
+                             return_exceptions=True)
 
     def _on_event(self, i, ev_id, event, data):
         self.source[i] = "events"

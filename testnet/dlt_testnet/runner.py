@@ -161,9 +161,18 @@ class Runner(perturb.Perturbations, output.Output):
         loop = asyncio.get_running_loop()
         me = self._main_task = asyncio.current_task()
 
+        stopping = []   # set once main is past its work: no cancel then
+
         def on_signal(name):
             self.interrupted = name
-            me.cancel()
+            cancel_until_seen()
+
+        def cancel_until_seen():
+            # A cancellation can be swallowed by code awaiting on our behalf
+            # (a library's timeout racing it); ask again until main has it.
+            if not stopping and not me.done():
+                me.cancel()
+                loop.call_later(1.0, cancel_until_seen)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, on_signal, sig.name)
         try:
@@ -176,6 +185,7 @@ class Runner(perturb.Perturbations, output.Output):
                 await self.keep_phase()
             return self.exit_code
         except asyncio.CancelledError:
+            stopping.append(True)
             if self.exit_code is not None:
                 return self.exit_code
             if self.aborted:
@@ -186,6 +196,7 @@ class Runner(perturb.Perturbations, output.Output):
             self.aborted = str(e)   # said once, with the report, at the end
             return 3
         finally:
+            stopping.append(True)
             for t in self._tasks:
                 t.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
