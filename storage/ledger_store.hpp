@@ -116,13 +116,15 @@ private:
   std::string path_;
   std::optional<std::string> problem_; // see prepare()
   /// Pages in the write-ahead log after the last commit; apply()
-  /// checkpoints first once there are checkpoint_pages (SQLite's own
-  /// default threshold, which it would apply inside the commit).
+  /// checkpoints first once they hold checkpoint_bytes (SQLite's own
+  /// default threshold, 1,000 pages of 4 KiB, which it would apply inside
+  /// the commit).
   int wal_pages_ = 0;
+  std::int64_t page_size_ = 4096;
   /// load() leaves SQLite's structural check of the file to the first
   /// apply() (see load()).
   bool quick_check_pending_ = false;
-  static constexpr int checkpoint_pages = 1000;
+  static constexpr std::int64_t checkpoint_bytes = 4096000;
   struct statements;
   std::unique_ptr<statements> stmts_;
 };

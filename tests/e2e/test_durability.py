@@ -278,7 +278,10 @@ class WriteFailure(unittest.TestCase):
     def test_a_failing_disk_stops_the_node_without_false_acknowledgements(self):
         import resource
         data_dir = tempfile.mkdtemp(prefix="dlt-full-")
-        limit = 256 * 1024
+        # Files of at most 2 MiB: the write-ahead log (64 KiB pages, copied
+        # back at ~4 MB) outgrows that after some 30 single-transaction
+        # commits; the database itself never would here.
+        limit = 2 * 1024 * 1024
 
         def small_files():
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
