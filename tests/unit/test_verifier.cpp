@@ -1,0 +1,91 @@
+// The verifier: a native peer's block list is parsed in ranges side by
+// side when it is long; the verdict must be the one reading it in order
+// would give (the same chain, or the earliest bad block named).
+
+#include <catch2/catch.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/verifier.hpp"
+#include "ask.hpp"
+#include "model/block.hpp"
+#include "model/chain.hpp"
+
+namespace {
+
+/// `n` blocks after block `shared` (whose hash is `anchor`), as a native
+/// peer sends them: each one's canonical text.
+std::vector<std::string> block_texts(std::uint64_t shared,
+                                     const std::string& anchor, std::size_t n,
+                                     dlt::chain* out = nullptr) {
+  std::vector<std::string> texts;
+  std::string previous = anchor;
+  for (std::size_t i = 1; i <= n; ++i) {
+    auto b = dlt::seal_block(shared + i, previous, 1560174309.5 + i,
+                             {dlt::transaction_json("tx " + std::to_string(i))});
+    previous = std::string{b.hash};
+    texts.push_back(b.json);
+    if (out)
+      out->push_back(std::move(b));
+  }
+  return texts;
+}
+
+dlt::verified_chain verify(caf::scoped_actor& self,
+                           const std::vector<std::string>& texts,
+                           std::uint64_t shared, const std::string& anchor) {
+  return test::ask<dlt::verified_chain>(self, dlt::spawn_verifier(self->system()),
+                                        dlt::verify_atom::value, texts,
+                                        std::string{"peer"}, shared, anchor);
+}
+
+} // namespace
+
+TEST_CASE("a long native block list verifies as read in order") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  std::string anchor(64, 'a');
+  dlt::chain expected;
+  // Long enough to be cut into ranges on any machine with two threads.
+  auto texts = block_texts(7, anchor, 50000, &expected);
+
+  SECTION("a valid list becomes the same chain") {
+    auto v = verify(self, texts, 7, anchor);
+    REQUIRE(v.result == "ok");
+    REQUIRE(v.blocks);
+    REQUIRE(v.blocks->size() == expected.size());
+    CHECK(v.length() == 50007);
+    for (std::size_t i = 0; i < expected.size(); i += 997) {
+      CHECK((*v.blocks)[i].json == expected[i].json);
+      CHECK((*v.blocks)[i].hash == expected[i].hash);
+    }
+    CHECK(v.blocks->back().hash == expected.back().hash);
+  }
+  SECTION("the earliest bad block is named, wherever the ranges are cut") {
+    texts[40000] = "{\"index\": 40008}";
+    auto v = verify(self, texts, 7, anchor);
+    CHECK(v.result == "invalid");
+    CHECK(!v.blocks);
+    CHECK(v.why_skipped.rfind("block 40008: ", 0) == 0);
+    texts[30] = "not json";
+    v = verify(self, texts, 7, anchor);
+    CHECK(v.why_skipped.rfind("block 38: ", 0) == 0);
+  }
+  SECTION("a broken link between two ranges is found") {
+    // Block 25,008 (the middle, where two parsers meet) re-sealed onto a
+    // different previous block: every block parses, the links do not hold.
+    auto b = dlt::seal_block(25008, std::string(64, 'b'), 1.0,
+                             {dlt::transaction_json("forged")});
+    texts[25000] = b.json;
+    auto v = verify(self, texts, 7, anchor);
+    CHECK(v.result == "invalid");
+    CHECK(v.why_skipped.find("invalid chain") != std::string::npos);
+  }
+  SECTION("a list that does not start on the anchor is refused") {
+    auto v = verify(self, texts, 7, std::string(64, 'c'));
+    CHECK(v.result == "invalid");
+  }
+}
