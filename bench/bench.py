@@ -506,6 +506,11 @@ def bench_validation(args):
         None if args.quick else (">=", 0.5),
         "what adopting a peer's chain costs in CPU (best of %s, interleaved with "
         "the bound)" % ("2" if args.quick else "5"))
+    store = figures["store_chain"]
+    row("store %d blocks in a fresh ledger, one durable commit" % blocks,
+        "%.3f s, %.0f MB/s" % (store["seconds"], store["mb_per_s"]), "", None, None,
+        "what an adopting node waits for before it answers (best of %s)"
+        % ("2" if args.quick else "5"))
 
 
 def bench_reference_http(args):
