@@ -14,13 +14,14 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <cryptopp/sha.h>
 
+#include "bench/bench_chain.hpp"
 #include "model/chain.hpp"
 #include "model/json_blocks.hpp"
 #include "model/sha256.hpp"
@@ -34,17 +35,7 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-dlt::chain make_chain(std::size_t n) {
-  dlt::chain c;
-  c.reserve(n);
-  c.push_back(dlt::make_genesis(1560174309.2023711));
-  for (std::size_t i = 2; i <= n; ++i)
-    c.push_back(dlt::seal_block(
-      i, c.back().hash, 1560174309.2023711 + i * 0.37,
-      {dlt::transaction_json("transaction " + std::to_string(i)
-                             + " from the benchmark, caf\xc3\xa9")}));
-  return c;
-}
+using dlt::bench::bench_chain;
 
 // Re-derives every hash from the canonical bytes, then checks the links: what
 // validating a chain whose bytes are at hand costs.
@@ -72,7 +63,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--repeat"))
       repeat = std::stoi(argv[i + 1]);
   }
-  auto c = make_chain(blocks);
+  auto c = bench_chain(blocks);
   std::size_t bytes = 0;
   for (const auto& b : c)
     bytes += b.json.size();

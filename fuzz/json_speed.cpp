@@ -28,6 +28,7 @@
 
 #include <cryptopp/sha.h>
 
+#include "bench/bench_chain.hpp"
 #include "model/chain.hpp"
 #include "model/json_blocks.hpp"
 #include "model/json_parse.hpp"
@@ -46,17 +47,7 @@ double cpu_now() {
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
 }
 
-dlt::chain bench_chain(std::size_t n) {
-  dlt::chain c;
-  c.reserve(n);
-  c.push_back(dlt::make_genesis(1560174309.2023711));
-  for (std::size_t i = 2; i <= n; ++i)
-    c.push_back(dlt::seal_block(
-      i, c.back().hash, 1560174309.2023711 + i * 0.37,
-      {dlt::transaction_json("transaction " + std::to_string(i)
-                             + " from the benchmark, caf\xc3\xa9")}));
-  return c;
-}
+using dlt::bench::bench_chain;
 
 dlt::chain long_string_chain(std::size_t n) {
   dlt::chain c;
