@@ -47,9 +47,9 @@ verified_chain verify_blocks(const std::vector<std::string>& jsons,
   // of the blocks around it: a long list (a native sync) is cut into
   // ranges parsed side by side; the links are checked afterwards, in order.
   chain tail(jsons.size());
-  auto parsers = std::clamp<std::size_t>(
-    std::min<std::size_t>(std::thread::hardware_concurrency(), max_parsers), 1,
-    std::max<std::size_t>(1, jsons.size() / parallel_from));
+  auto parsers = std::max<std::size_t>(
+    1, std::min<std::size_t>({std::thread::hardware_concurrency(), max_parsers,
+                              jsons.size() / parallel_from}));
   std::vector<std::optional<std::pair<std::size_t, std::string>>> failed(parsers);
   std::vector<std::thread> helpers;
   auto bounds = [&](std::size_t k) { return jsons.size() * k / parsers; };
