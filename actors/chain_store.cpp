@@ -30,16 +30,6 @@ void release_free_memory() {
 #endif
 }
 
-std::string to_hex(const digest& d) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out(64, '\0');
-  for (std::size_t i = 0; i < d.size(); ++i) {
-    out[2 * i] = hex[d[i] >> 4];
-    out[2 * i + 1] = hex[d[i] & 0xF];
-  }
-  return out;
-}
-
 std::uint64_t chain_store::size() const {
   return segments_.empty()
            ? 0
@@ -63,7 +53,7 @@ const digest& chain_store::hash(std::uint64_t index) const {
 }
 
 std::string chain_store::hash_hex(std::uint64_t index) const {
-  return to_hex(hash(index));
+  return digest_hex(hash(index));
 }
 
 block chain_store::block_at(std::uint64_t index) const {

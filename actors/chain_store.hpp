@@ -58,7 +58,4 @@ private:
 /// Returns the pages of freed memory to the system (malloc_trim).
 void release_free_memory();
 
-/// "0" or the lowercase hex of `d`.
-std::string to_hex(const digest& d);
-
 } // namespace dlt

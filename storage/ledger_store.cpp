@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "model/json_blocks.hpp"
+#include "model/sha256.hpp"
 #include "model/peer_address.hpp"
 
 namespace dlt {
@@ -405,12 +406,8 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
   }
   for (const auto& b : c.blocks) {
     auto st = s.insert_block.get();
-    static constexpr char hex[] = "0123456789abcdef";
     char hash[64];
-    for (std::size_t i = 0; i < b.hash.size(); ++i) {
-      hash[2 * i] = hex[b.hash[i] >> 4];
-      hash[2 * i + 1] = hex[b.hash[i] & 0xF];
-    }
+    digest_hex(b.hash.data(), hash);
     sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(b.index));
     sqlite3_bind_text(st, 2, hash, 64, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, b.json.data(), static_cast<int>(b.json.size()),
