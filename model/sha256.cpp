@@ -59,6 +59,7 @@ std::string sha256_hex(std::string_view bytes) {
 
 namespace dlt {
 
+#if !defined(__SSE2__)
 namespace {
 
 /// Hex digit values; -1 for anything else (uppercase included: hashes are
@@ -78,11 +79,46 @@ struct hex_table {
 constexpr hex_table hex_digits{};
 
 } // namespace
+#endif
 
 std::optional<digest> digest_from_hex(std::string_view hex) {
   if (hex.size() != 64)
     return std::nullopt;
   digest out;
+#if defined(__SSE2__)
+  // 16 digits at a time: each is checked to be 0-9 or a-f and turned into
+  // its value, and pairs are joined into bytes. Adopting a chain turns every
+  // block's hash into 32 bytes twice; a table lookup per digit was a tenth
+  // of adopting 100,000 blocks.
+  auto between = [](__m128i c, char lo, char hi) {
+    return _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8(lo - 1)),
+                         _mm_cmplt_epi8(c, _mm_set1_epi8(hi + 1)));
+  };
+  auto bytes16 = [&](const char* text, bool& ok) {
+    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text));
+    __m128i is_digit = between(c, '0', '9');
+    __m128i is_letter = between(c, 'a', 'f');
+    ok &= _mm_movemask_epi8(_mm_or_si128(is_digit, is_letter)) == 0xFFFF;
+    __m128i value = _mm_or_si128(
+      _mm_and_si128(is_digit, _mm_sub_epi8(c, _mm_set1_epi8('0'))),
+      _mm_and_si128(is_letter, _mm_sub_epi8(c, _mm_set1_epi8('a' - 10))));
+    // Per 16-bit lane: the high nibble's digit is the lane's low byte.
+    __m128i high = _mm_slli_epi16(
+      _mm_and_si128(value, _mm_set1_epi16(0x00FF)), 4);
+    __m128i low = _mm_srli_epi16(value, 8);
+    return _mm_or_si128(high, low); // 8 bytes, one per lane
+  };
+  bool ok = true;
+  for (int half = 0; half < 2; ++half) {
+    const char* text = hex.data() + 32 * half;
+    __m128i a = bytes16(text, ok);
+    __m128i b = bytes16(text + 16, ok);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out.data() + 16 * half),
+                     _mm_packus_epi16(a, b));
+  }
+  if (!ok)
+    return std::nullopt;
+#else
   int bad = 0;
   for (std::size_t i = 0; i < out.size(); ++i) {
     int hi = hex_digits.value[static_cast<unsigned char>(hex[2 * i])];
@@ -92,6 +128,7 @@ std::optional<digest> digest_from_hex(std::string_view hex) {
   }
   if (bad < 0)
     return std::nullopt;
+#endif
   return out;
 }
 
