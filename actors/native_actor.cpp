@@ -34,6 +34,9 @@ constexpr std::size_t max_locator = 256;
 constexpr std::uint64_t max_transfer = 100000;
 /// Canonical bytes of blocks in one answer; the asker pages on.
 constexpr std::size_t max_answer_bytes = 16 << 20;
+/// An answer's blocks go as strings of about this many bytes (runs of
+/// consecutive blocks), so that the asker can parse them side by side.
+constexpr std::size_t run_bytes = 256 << 10;
 
 /// What one peer node may cost us a second. Over budget, announcements and
 /// hellos are dropped (the peer's blocks still come by consensus), answers
@@ -114,6 +117,39 @@ bool is_hash(const std::string& s) {
 
 using blocks_answer = caf::result<std::uint64_t, std::vector<std::string>>;
 
+/// Blocks first to last as the strings of a blocks answer: runs of
+/// consecutive blocks of one segment, joined by ", " as it holds them (one
+/// copy each), about run_bytes at most; the last block alone, so the asker
+/// reads where the answer ends without parsing the rest.
+std::vector<std::string> answer_texts(const chain_json& c, std::uint64_t first,
+                                      std::uint64_t last) {
+  std::vector<std::string> out;
+  if (first > last)
+    return out;
+  auto seg_it = std::prev(std::upper_bound(
+    c.segments.begin(), c.segments.end(), first,
+    [](std::uint64_t i, const auto& seg) { return i < seg->first; }));
+  for (auto i = first; i < last;) {
+    const auto& seg = **seg_it;
+    if (i >= seg.first + seg.count()) {
+      ++seg_it;
+      continue;
+    }
+    // Offsets in seg.text: block k ends at ends[k - first], and the next
+    // one starts two bytes later (after ", ").
+    auto end_of = [&](std::uint64_t k) { return seg.ends[k - seg.first]; };
+    std::size_t begin = i == seg.first ? 0 : end_of(i - 1) + 2;
+    auto run_last = std::min(seg.first + seg.count() - 1, last - 1);
+    auto j = i;
+    while (j < run_last && end_of(j + 1) - begin <= run_bytes)
+      ++j;
+    out.emplace_back(seg.text, begin, end_of(j) - begin);
+    i = j + 1;
+  }
+  out.emplace_back(c.block(last));
+  return out;
+}
+
 blocks_answer blocks_after(face_ptr self, const std::vector<std::uint64_t>& indexes,
                            const std::vector<std::string>& hashes,
                            std::uint64_t max) {
@@ -138,22 +174,21 @@ blocks_answer blocks_after(face_ptr self, const std::vector<std::uint64_t>& inde
     if (h && *h == view.blocks->hash(indexes[i]))
       shared = indexes[i];
   }
-  std::vector<std::string> after;
   auto end = std::min<std::uint64_t>(view.height,
                                      shared + std::min(max, max_transfer));
-  // Grown by doubling, the list moved its strings 17 times for 100,000
-  // blocks; the answer stops at cap bytes, so this may be more than used.
-  after.reserve(end - shared);
+  // The blocks that fit: shared + 1 to last (the asker asks again after
+  // the last block it got).
   std::size_t bytes = 0;
+  auto last = shared;
   for (auto i = shared + 1; i <= end; ++i) {
-    auto b = view.blocks->block(i);
-    if (!after.empty() && bytes + b.size() > cap)
-      break; // the asker asks again after the last block it got
-    bytes += b.size();
-    after.emplace_back(b);
+    auto size = view.blocks->block(i).size();
+    if (last > shared && bytes + size > cap)
+      break;
+    bytes += size;
+    last = i;
   }
   budget->bytes -= std::max<double>(bytes, small_answer_bytes);
-  return blocks_answer(shared, std::move(after));
+  return blocks_answer(shared, answer_texts(*view.blocks, shared + 1, last));
 }
 
 peer_actor::behavior_type native_behavior(face_ptr self,

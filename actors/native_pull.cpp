@@ -20,7 +20,10 @@ struct native_pull {
   std::uint64_t height = 0;        // the peer's, as it said
   std::uint64_t shared = 0;        // the last block both hold
   std::string anchor;              // its hash
-  std::vector<std::string> blocks; // the peer's blocks after it, in order
+  std::uint64_t have = 0;          // the index of the last block received
+  /// The peer's blocks after `shared`, in order, as it sent them: strings
+  /// of one or more blocks (the verifier reads them).
+  std::vector<std::string> blocks;
 };
 
 std::uint64_t ms(std::chrono::milliseconds d) {
@@ -59,22 +62,30 @@ void pull_blocks(consensus_ptr self, std::uint64_t id, std::uint64_t index,
             return skip_peer(self, id, index, "invalid",
                              "answered a fork point we did not offer");
           pull->shared = shared;
+          pull->have = shared;
           pull->anchor = shared == 0 ? std::string{genesis_previous_hash}
                                      : loc.hashes[at - loc.indexes.begin()];
-        } else if (shared != pull->shared + pull->blocks.size()) {
+        } else if (shared != pull->have) {
           return skip_peer(self, id, index, "invalid",
                            "did not continue after the block we named");
         }
         bool more = !got.empty();
         std::move(got.begin(), got.end(), std::back_inserter(pull->blocks));
-        auto have = pull->shared + pull->blocks.size();
-        if (more && have < pull->height) {
+        if (more) {
+          // An answer ends with its last block alone: its index tells how
+          // far the peer got, its hash where the next answer continues
+          // (the verifier checks later that every index and link holds).
           auto last = parse_block_text(pull->blocks.back());
           if (!last)
             return skip_peer(self, id, index, "invalid",
-                             "block " + std::to_string(have) + ": "
-                               + last.error());
-          return pull_blocks(self, id, index, pull, {have}, {last->hash});
+                             "the last block of an answer: " + last.error());
+          if (last->index <= pull->have)
+            return skip_peer(self, id, index, "invalid",
+                             "an answer that ends before it starts");
+          pull->have = last->index;
+          if (pull->have < pull->height)
+            return pull_blocks(self, id, index, pull, {pull->have},
+                               {last->hash});
         }
         auto r = take_fetch(self, id, index);
         if (!r)

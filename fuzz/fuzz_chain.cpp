@@ -5,7 +5,8 @@
 // blocks or same refusal. Every accepted chain must be valid: canonical
 // bytes that read back as themselves, hashes of those bytes, indexes 1..n,
 // each block linked to the one before. A bounded min_length must refuse
-// exactly the chains that are not longer.
+// exactly the chains that are not longer. The same bytes as a native
+// answer's block list (blocks_from_list_body) are checked as well.
 
 #include <cstddef>
 #include <cstdint>
@@ -34,9 +35,7 @@ std::string outcome(const dlt::result<dlt::chain>& r) {
   return s;
 }
 
-void check_valid(const dlt::chain& c) {
-  if (dlt::validation_error(c))
-    broken("an accepted chain does not link");
+void check_blocks(const dlt::chain& c) {
   for (const auto& b : c) {
     if (b.hash != dlt::sha256_hex(b.json))
       broken("a block's hash is not the hash of its bytes");
@@ -52,6 +51,12 @@ void check_valid(const dlt::chain& c) {
       if (!dlt::transaction_from_text(tx, true))
         broken("a block's transaction is not a canonical {\"data\": v}");
   }
+}
+
+void check_valid(const dlt::chain& c) {
+  if (dlt::validation_error(c))
+    broken("an accepted chain does not link");
+  check_blocks(c);
 }
 
 } // namespace
@@ -98,6 +103,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (static_cast<bool>(r) != (whole->size() > min)
         || counted.not_longer() != (whole->size() <= min))
       broken("the reader's min_length decided wrongly");
+  }
+
+  // The same bytes as a native answer's string (blocks joined by commas,
+  // no brackets): every block it accepts is valid on its own, and a list
+  // that also links reads as the chain answer around it does.
+  auto list = dlt::blocks_from_list_body(body);
+  if (list) {
+    check_blocks(*list);
+    if (!dlt::validation_error(*list)) {
+      auto wrapped = dlt::chain_from_text("{\"chain\": [" + std::string{body} + "]}");
+      if (outcome(wrapped) != outcome(list))
+        broken("a block list and the chain answer around it disagree");
+    }
   }
   return 0;
 }

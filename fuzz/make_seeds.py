@@ -66,6 +66,14 @@ def main():
     for i, body in enumerate(bodies):
         write(os.path.join(out, 'chain'), bytes([i % 256]) + body)
         write(os.path.join(out, 'differential'), body)
+        # The same blocks as a native answer's string: joined by ", ".
+        try:
+            blocks = json.loads(body)["chain"]
+        except (ValueError, TypeError, KeyError, RecursionError):
+            continue
+        if isinstance(blocks, list) and blocks:
+            listed = ", ".join(json.dumps(b, sort_keys=True) for b in blocks)
+            write(os.path.join(out, 'chain'), bytes([(i * 7) % 256]) + listed.encode())
     for i, text in enumerate(picked):
         if len(text) < 20000:
             write(os.path.join(out, 'chain'), bytes([(i * 37) % 256]) + one_block_answer(text))

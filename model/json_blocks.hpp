@@ -65,6 +65,14 @@ public:
   /// refused.
   result<chain> finish();
 
+  /// Reads a list's body instead of a chain answer: blocks joined by ","
+  /// with no brackets and nothing around them (a native answer's string).
+  /// Indexes and links are not checked (the caller checks the whole list
+  /// at once); errors name the blocks from `first_name` on. The blocks
+  /// are appended to `into` (room reserved there is used as it is).
+  /// Before feed().
+  void read_list_body(std::uint64_t first_name, chain into = {});
+
   bool failed() const noexcept { return failed_; }
   const std::string& error() const noexcept { return error_; }
   /// The answer was valid but not longer than min_length.
@@ -87,7 +95,9 @@ private:
   std::size_t retry_at_ = 0;
   std::uint64_t offset_ = 0; // document offset of the next unconsumed byte
   std::size_t min_length_;
+  std::uint64_t name_base_ = 0; // the number errors give a block, less one
   std::uint8_t step_ = 0;
+  bool list_body_ = false;
   bool in_chain_key_ = false;
   bool chain_seen_ = false;
   bool chain_not_list_ = false;
@@ -102,6 +112,15 @@ private:
 /// `min_length`, a chain that is not longer is recognized by counting its
 /// elements, before any block is canonicalized or hashed.
 result<chain> chain_from_text(std::string_view body, std::size_t min_length = 0);
+
+/// The blocks of a native answer's string: one block's canonical text, or
+/// several joined by ", " as a stored chain holds them (chain_reader's
+/// read_list_body), appended to `into`. Errors name the blocks from
+/// `first_name` on; indexes and links are for the caller to check
+/// (links_error).
+result<chain> blocks_from_list_body(std::string_view text,
+                                    std::uint64_t first_name = 1,
+                                    chain into = {});
 
 /// The number of elements of the last "chain" list of a chain answer, found
 /// by a scan that neither canonicalizes nor hashes; nothing when the answer

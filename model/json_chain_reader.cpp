@@ -127,7 +127,8 @@ bool chain_reader::take_block() {
   auto json = impl_->parser.output().view();
   if (auto why = check_block(json, b)) {
     blocks_.pop_back();
-    return fail("block " + std::to_string(blocks_.size() + 1) + ": " + *why);
+    return fail("block " + std::to_string(name_base_ + blocks_.size() + 1)
+                + ": " + *why);
   }
   return take_block(b, json);
 }
@@ -136,6 +137,11 @@ bool chain_reader::take_block() {
 // each one into the list cost as much as checking its links).
 bool chain_reader::take_block(block& b, std::string_view json) {
   std::size_t n = blocks_.size();
+  if (list_body_) {
+    b.json.assign(json);
+    impl_->sha.hex(b.json, b.hash);
+    return true;
+  }
   if (b.index != n) {
     auto index = b.index;
     blocks_.pop_back();
@@ -172,7 +178,7 @@ std::size_t chain_reader::process(const char* begin, const char* end,
         break;
       if (status == parse_status::failed) {
         fail(step_ == s_block
-               ? "block " + std::to_string(blocks_.size() + 1) + ": "
+               ? "block " + std::to_string(name_base_ + blocks_.size() + 1) + ": "
                    + parser.error()
                : parser.error());
         break;
@@ -203,8 +209,10 @@ std::size_t chain_reader::process(const char* begin, const char* end,
     while (p < end && is_space(*p))
       ++p;
     if (p == end) {
-      if (last && step_ != s_trailing)
-        malformed(p, "the answer ends before its end");
+      if (last && step_ != s_trailing && !(list_body_ && step_ == s_chain_next))
+        malformed(p, list_body_ && step_ == s_chain_first
+                       ? "no block"
+                       : "the answer ends before its end");
       break;
     }
     const char c = *p;
@@ -256,7 +264,7 @@ std::size_t chain_reader::process(const char* begin, const char* end,
         step_ = s_skip;
         break;
       case s_chain_first:
-        if (c == ']') {
+        if (c == ']' && !list_body_) {
           ++p;
           step_ = s_after_member;
           break;
@@ -286,12 +294,13 @@ std::size_t chain_reader::process(const char* begin, const char* end,
         if (c == ',') {
           ++p;
           step_ = s_block_start;
-        } else if (c == ']') {
+        } else if (c == ']' && !list_body_) {
           ++p;
           step_ = s_after_member;
         } else {
-          malformed(p, "expected ',' or ']' after block "
-                         + std::to_string(blocks_.size()));
+          malformed(p, (list_body_ ? "expected ',' after block "
+                                   : "expected ',' or ']' after block ")
+                         + std::to_string(name_base_ + blocks_.size()));
         }
         break;
       case s_after_member:
@@ -313,6 +322,25 @@ std::size_t chain_reader::process(const char* begin, const char* end,
   auto used = static_cast<std::size_t>(p - begin);
   offset_ += used;
   return used;
+}
+
+void chain_reader::read_list_body(std::uint64_t first_name, chain into) {
+  blocks_ = std::move(into);
+  list_body_ = true;
+  chain_seen_ = true;
+  // Errors name a block name_base_ + its position in blocks_: the first
+  // new one is first_name (unsigned arithmetic wraps, and wraps back).
+  name_base_ = first_name - 1 - blocks_.size();
+  step_ = s_chain_first;
+}
+
+result<chain> blocks_from_list_body(std::string_view text,
+                                    std::uint64_t first_name, chain into) {
+  chain_reader reader;
+  reader.read_list_body(first_name, std::move(into));
+  reader.expect_bytes(text.size());
+  reader.feed(text);
+  return reader.finish();
 }
 
 result<chain> chain_from_text(std::string_view body, std::size_t min_length) {

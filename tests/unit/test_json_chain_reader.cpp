@@ -283,3 +283,49 @@ TEST_CASE("the other keys must still be JSON, within the depth bound") {
   CHECK_THAT(past.error(), Catch::Contains("block 1: "));
   CHECK_THAT(past.error(), Catch::Contains("nested deeper than 1003"));
 }
+
+TEST_CASE("a native answer's string holds one block or a run of them") {
+  auto c = make_chain(6);
+  // As a chain holds them: "b1, b2, ...".
+  auto joined = [&](std::size_t from, std::size_t to) {
+    std::string s;
+    for (auto i = from; i < to; ++i)
+      s += (s.empty() ? "" : ", ") + c[i].json;
+    return s;
+  };
+  SECTION("one block, or several, become the same blocks and hashes") {
+    for (std::size_t n = 1; n <= 6; ++n) {
+      auto got = dlt::blocks_from_list_body(joined(0, n));
+      REQUIRE(got);
+      REQUIRE(got->size() == n);
+      for (std::size_t i = 0; i < n; ++i) {
+        CHECK((*got)[i].json == c[i].json);
+        CHECK((*got)[i].hash == c[i].hash);
+        CHECK((*got)[i].index == c[i].index);
+      }
+    }
+    // Indexes and links are the caller's to check: a run from the middle
+    // reads as it is.
+    auto middle = dlt::blocks_from_list_body(joined(3, 6));
+    REQUIRE(middle);
+    CHECK(middle->front().index == 4);
+  }
+  SECTION("anything but blocks joined by commas is refused") {
+    auto body = joined(0, 3);
+    for (const auto& bad : {std::string{}, std::string{"  "}, "[" + body + "]",
+                            body + "]", body + ",", body + ", ", body + ",, x",
+                            "," + body, body + " {}", body + "]}, {\"chain\": [" + c[0].json,
+                            std::string{"[]"}, std::string{"null"}})
+      CHECK_FALSE(dlt::blocks_from_list_body(bad));
+    CHECK(dlt::blocks_from_list_body("").error().find("no block") != std::string::npos);
+  }
+  SECTION("errors name the block from the number given") {
+    auto body = joined(0, 2) + ", {\"index\": 3}";
+    auto got = dlt::blocks_from_list_body(body, 41);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().rfind("block 43: ", 0) == 0);
+    got = dlt::blocks_from_list_body(joined(0, 2) + "; " + c[2].json, 41);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().find("after block 42") != std::string::npos);
+  }
+}

@@ -1,6 +1,7 @@
-// The verifier: a native peer's block list is parsed in ranges side by
-// side when it is long; the verdict must be the one reading it in order
-// would give (the same chain, or the earliest bad block named).
+// The verifier: a native peer's block list (strings of one block or runs
+// of them) is parsed in ranges side by side when it is long; the verdict
+// must be the one reading it in order would give (the same chain, or the
+// earliest bad block named).
 
 #include <catch2/catch.hpp>
 
@@ -83,6 +84,32 @@ TEST_CASE("a long native block list verifies as read in order") {
     auto v = verify(self, texts, 7, anchor);
     CHECK(v.result == "invalid");
     CHECK(v.why_skipped.find("invalid chain") != std::string::npos);
+  }
+  SECTION("runs of blocks in one string read as the same blocks one by one") {
+    // As a node sends them: runs joined by ", ", the last block alone.
+    std::vector<std::string> runs;
+    for (std::size_t i = 0; i + 1 < texts.size(); i += 700) {
+      std::string run;
+      for (auto j = i; j < std::min(i + 700, texts.size() - 1); ++j)
+        run += (run.empty() ? "" : ", ") + texts[j];
+      runs.push_back(std::move(run));
+    }
+    runs.push_back(texts.back());
+    auto v = verify(self, runs, 7, anchor);
+    REQUIRE(v.result == "ok");
+    REQUIRE(v.blocks->size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); i += 997)
+      CHECK((*v.blocks)[i].hash == expected[i].hash);
+    CHECK(v.blocks->back().hash == expected.back().hash);
+    // A bad block inside a run, in the second half, is named by its place
+    // in the whole list (block 7 + 40,001).
+    auto& run = runs[40000 / 700];
+    auto at = run.find(texts[40000]);
+    REQUIRE(at != std::string::npos);
+    run.replace(at, texts[40000].size(), "{\"index\": 40008}");
+    v = verify(self, runs, 7, anchor);
+    CHECK(v.result == "invalid");
+    CHECK(v.why_skipped.rfind("block 40008: ", 0) == 0);
   }
   SECTION("a list that does not start on the anchor is refused") {
     auto v = verify(self, texts, 7, std::string(64, 'c'));
