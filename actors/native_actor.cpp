@@ -32,8 +32,13 @@ namespace {
 /// Bounds on what a remote node may ask for at once.
 constexpr std::size_t max_locator = 256;
 constexpr std::uint64_t max_transfer = 100000;
-/// Canonical bytes of blocks in one answer; the asker pages on.
-constexpr std::size_t max_answer_bytes = 16 << 20;
+/// Canonical bytes of blocks in one answer; the asker pages on. Each
+/// answer costs a round trip, and each buffer on its way (our front, the
+/// peer's front, both CAFs) is touched for the first time when an answer is
+/// the largest yet: a full sync of 100,000 blocks (18.5 MB) took 0.28 s
+/// in 16 MiB answers, 0.25 s in 8, 0.24 s in 4, 0.22 s in 1, on loopback.
+/// 4 MiB keeps a sync over a 50 ms link to five round trips.
+constexpr std::size_t max_answer_bytes = 4 << 20;
 /// An answer's blocks go as strings of about this many bytes (runs of
 /// consecutive blocks), so that the asker can parse them side by side.
 constexpr std::size_t run_bytes = 256 << 10;

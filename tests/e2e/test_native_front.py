@@ -465,7 +465,7 @@ class Connections(unittest.TestCase):
 
     def test_a_peer_that_does_not_read_is_cut_off(self):
         with native("--max-body-bytes", "2000000") as n:
-            for i in range(16):  # ~16 MB of chain: one answer is 16 MiB
+            for i in range(16):  # ~16 MB of chain, answered 4 MiB at a time
                 mine(n.url, "%d" % i + "x" * 1000000)
             before = rss_kb(n.proc.pid)
             c = open_connection(n, timeout=30)
