@@ -25,6 +25,10 @@ inline constexpr const char* genesis_data =
 inline constexpr const char* genesis_previous_hash = "0";
 
 struct block {
+  // Declared, so that a new block (blocks_.emplace_back() as a chain is
+  // read) is not zero-filled whole (200 bytes) before its members are set.
+  block() noexcept {}
+
   std::uint64_t index = 0;
   hash_text previous_hash;
   /// Lowercase hex SHA-256 of `json`.
