@@ -143,9 +143,13 @@ class Browser:
         return {r["key"]: r for r in self.js(ROWS_JS)}
 
     def answer(self):
-        return {"state": self.by_id("answer").get_attribute("data-state"),
-                "head": self.by_id("answer-head").text,
-                "body": self.js("return document.getElementById('answer-body').textContent")}
+        # One read of all three: read one by one, a change of the page in
+        # between gave the state of one answer with the head of another.
+        return self.js("""
+            const a = document.getElementById('answer');
+            return {state: a.getAttribute('data-state'),
+                    head: document.getElementById('answer-head').innerText.trim(),
+                    body: document.getElementById('answer-body').textContent};""")
 
     def answer_to(self, request, action):
         """Does action() (a click, a key) and returns the answer to `request`

@@ -162,8 +162,10 @@ class NotebookStory(unittest.TestCase):
                              {"transaction": {"data": {"amount": 2.5, "to": ["a", "b"]}}})
             # Not JSON: refused on the page, nothing sent.
             self.type_into(page, "tx-data", "{not json").send_keys(Keys.ENTER)
-            answer = page.wait_for("the refusal", lambda: page.answer()
-                                   if "not JSON" in page.answer()["head"] else None)
+            def refusal():
+                a = page.answer()
+                return a if "not JSON" in a["head"] else None
+            answer = page.wait_for("the refusal", refusal)
             self.assertEqual(answer["state"], "error")
             status, body = post(n1, "/mine")
             self.assertEqual(body["new_block"]["transactions"],
