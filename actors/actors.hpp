@@ -160,12 +160,19 @@ struct json_segment {
   std::string_view block(std::uint64_t index) const;
 };
 
+/// Segments in order, as chain_json and the chain store hold them.
+using json_segments = std::vector<std::shared_ptr<const json_segment>>;
+
+/// The position in `segments` of the one holding block `index` (the last
+/// whose first block is at most `index`; index >= the first one's first).
+std::size_t segment_holding(const json_segments& segments, std::uint64_t index);
+
 /// The canonical block list "[b1, b2, ...]" as immutable segments: the
 /// list is "[" + join(segment texts, ", ") + "]". Appending a block replaces
 /// only the last segment, so a new chain state shares almost all of its
 /// bytes with the previous one and is never concatenated whole.
 struct chain_json {
-  std::vector<std::shared_ptr<const json_segment>> segments;
+  json_segments segments;
 
   /// Bytes of the whole list.
   std::size_t size() const;

@@ -1,8 +1,5 @@
 #include "actors/chain_store.hpp"
 
-#include <algorithm>
-#include <iterator>
-
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -37,10 +34,7 @@ std::uint64_t chain_store::size() const {
 }
 
 const json_segment& chain_store::segment_of(std::uint64_t index) const {
-  auto it = std::upper_bound(
-    segments_.begin(), segments_.end(), index,
-    [](std::uint64_t i, const auto& seg) { return i < seg->first; });
-  return **std::prev(it);
+  return *segments_[segment_holding(segments_, index)];
 }
 
 std::string_view chain_store::json(std::uint64_t index) const {
@@ -161,10 +155,7 @@ std::vector<block_row> chain_store::rows_from(std::uint64_t first) const {
     return rows;
   rows.reserve(size() - first + 1);
   for (auto i = first; i <= size();) {
-    auto it = std::upper_bound(
-      segments_.begin(), segments_.end(), i,
-      [](std::uint64_t x, const auto& seg) { return x < seg->first; });
-    const auto& seg = *std::prev(it);
+    const auto& seg = segments_[segment_holding(segments_, i)];
     for (; i < seg->first + seg->count(); ++i)
       rows.push_back(block_row{i, seg->hashes[i - seg->first], seg->block(i), seg});
   }

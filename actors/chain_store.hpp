@@ -51,7 +51,7 @@ private:
   std::shared_ptr<json_segment> open_last();
   void seal(std::shared_ptr<json_segment> seg);
 
-  std::vector<std::shared_ptr<const json_segment>> segments_;
+  json_segments segments_;
   std::shared_ptr<const chain_json> cached_;
 };
 

@@ -53,19 +53,19 @@ std::uint64_t chain_json::blocks() const {
                           : segments.back()->first + segments.back()->count() - 1;
 }
 
-std::string_view chain_json::block(std::uint64_t index) const {
-  // The segment whose first block is the last one <= index.
+std::size_t segment_holding(const json_segments& segments, std::uint64_t index) {
   auto it = std::upper_bound(
     segments.begin(), segments.end(), index,
     [](std::uint64_t i, const auto& seg) { return i < seg->first; });
-  return (*std::prev(it))->block(index);
+  return static_cast<std::size_t>(std::prev(it) - segments.begin());
+}
+
+std::string_view chain_json::block(std::uint64_t index) const {
+  return segments[segment_holding(segments, index)]->block(index);
 }
 
 const digest& chain_json::hash(std::uint64_t index) const {
-  auto it = std::upper_bound(
-    segments.begin(), segments.end(), index,
-    [](std::uint64_t i, const auto& seg) { return i < seg->first; });
-  const auto& seg = **std::prev(it);
+  const auto& seg = *segments[segment_holding(segments, index)];
   return seg.hashes[index - seg.first];
 }
 

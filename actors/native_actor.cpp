@@ -131,13 +131,11 @@ std::vector<std::string> answer_texts(const chain_json& c, std::uint64_t first,
   std::vector<std::string> out;
   if (first > last)
     return out;
-  auto seg_it = std::prev(std::upper_bound(
-    c.segments.begin(), c.segments.end(), first,
-    [](std::uint64_t i, const auto& seg) { return i < seg->first; }));
+  auto k = segment_holding(c.segments, first);
   for (auto i = first; i < last;) {
-    const auto& seg = **seg_it;
+    const auto& seg = *c.segments[k];
     if (i >= seg.first + seg.count()) {
-      ++seg_it;
+      ++k;
       continue;
     }
     // Offsets in seg.text: block k ends at ends[k - first], and the next

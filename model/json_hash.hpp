@@ -3,7 +3,6 @@
 // a Crypto++ state per block costs as much as hashing a small block.
 // Internal to model/ (json_blocks.cpp, json_chain_reader.cpp).
 
-#include <cstring>
 #include <string>
 #include <string_view>
 
