@@ -144,7 +144,7 @@ class Browser:
 
     def answer(self):
         # One read of all three: read one by one, a change of the page in
-        # between gave the state of one answer with the head of another.
+        # between can pair the state of one answer with the head of another.
         return self.js("""
             const a = document.getElementById('answer');
             return {state: a.getAttribute('data-state'),
