@@ -21,6 +21,22 @@ namespace {
 
 constexpr int schema_version = 1;
 
+/// Blocks of an adopted chain go in by this many rows per INSERT: each run
+/// of a statement opens a cursor and seeks the table's end once. Storing
+/// 100,000 blocks (dlt-bench store_chain): 82-87 ms one row at a time,
+/// 79 ms by 64, 72 ms by 256, 67-69 ms by 1,024.
+constexpr std::size_t blocks_per_insert = 1024;
+
+const std::string& insert_blocks_sql() {
+  static const std::string sql = [] {
+    std::string s = "INSERT INTO blocks(idx, hash, json) VALUES";
+    for (std::size_t k = 0; k < blocks_per_insert; ++k)
+      s += k ? ",(?,?,?)" : "(?,?,?)";
+    return s;
+  }();
+  return sql;
+}
+
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE blocks (
   idx  INTEGER PRIMARY KEY,  -- the block's index: 1, 2, 3, ...
@@ -129,7 +145,7 @@ void ledger_change::merge_pending(ledger_change&& other) {
 
 struct ledger_store::statements {
   statement begin, commit, rollback;
-  statement insert_block, truncate_blocks;
+  statement insert_block, insert_blocks, truncate_blocks;
   statement insert_own, delete_own;
   statement insert_tx, delete_tx;
   statement insert_peer, delete_peer;
@@ -264,6 +280,7 @@ std::optional<std::string> ledger_store::prepare() {
     {s.commit, "COMMIT"},
     {s.rollback, "ROLLBACK"},
     {s.insert_block, "INSERT INTO blocks(idx, hash, json) VALUES(?1, ?2, ?3)"},
+    {s.insert_blocks, insert_blocks_sql().c_str()},
     {s.truncate_blocks, "DELETE FROM blocks WHERE idx >= ?1"},
     {s.insert_own, "INSERT OR IGNORE INTO own_blocks(hash) VALUES(?1)"},
     {s.delete_own, "DELETE FROM own_blocks WHERE hash = ?1"},
@@ -404,14 +421,21 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
     if ((err = run(s.truncate_blocks.get())))
       return fail("removing blocks");
   }
-  for (const auto& b : c.blocks) {
-    auto st = s.insert_block.get();
-    char hash[64];
-    digest_hex(b.hash.data(), hash);
-    sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(b.index));
-    sqlite3_bind_text(st, 2, hash, 64, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, b.json.data(), static_cast<int>(b.json.size()),
-                      SQLITE_STATIC);
+  // Full runs of blocks_per_insert rows per statement, then one at a time.
+  std::vector<char> hex(64 * std::min(blocks_per_insert, c.blocks.size()));
+  for (std::size_t i = 0; i < c.blocks.size();) {
+    bool run_of_many = c.blocks.size() - i >= blocks_per_insert;
+    auto rows = run_of_many ? blocks_per_insert : 1;
+    auto st = run_of_many ? s.insert_blocks.get() : s.insert_block.get();
+    for (std::size_t k = 0; k < rows; ++k, ++i) {
+      const auto& b = c.blocks[i];
+      auto at = static_cast<int>(3 * k);
+      digest_hex(b.hash.data(), hex.data() + 64 * k);
+      sqlite3_bind_int64(st, at + 1, static_cast<std::int64_t>(b.index));
+      sqlite3_bind_text(st, at + 2, hex.data() + 64 * k, 64, SQLITE_STATIC);
+      sqlite3_bind_text(st, at + 3, b.json.data(),
+                        static_cast<int>(b.json.size()), SQLITE_STATIC);
+    }
     if ((err = run(st)))
       return fail("storing a block");
   }

@@ -116,6 +116,33 @@ TEST_CASE("a group of changes is stored whole or not at all") {
   CHECK(loaded->blocks.size() == 3);
 }
 
+TEST_CASE("a long chain is stored whole, in runs of many rows, or not at all") {
+  // More blocks than one multi-row INSERT takes (1,024), and a remainder.
+  temp_dir dir;
+  auto chain = make_chain(2 * 1024 + 300);
+  auto store = open_store(dir.path);
+  dlt::ledger_change first;
+  first.blocks = shared(chain, 0);
+  first.blocks.resize(1500); // one full run, then rows one by one
+  REQUIRE_FALSE(store->apply({first}));
+  dlt::ledger_change clash; // block 1500 exists: the run holding it fails
+  clash.blocks = shared(chain, 1499);
+  auto err = store->apply({clash});
+  REQUIRE(err);
+  CHECK_THAT(*err, Catch::Contains("storing a block"));
+  dlt::ledger_change rest;
+  rest.blocks = shared(chain, 1500);
+  REQUIRE_FALSE(store->apply({rest}));
+  store.reset();
+  auto loaded = open_store(dir.path)->load();
+  REQUIRE(loaded);
+  CHECK(hashes(loaded->blocks) == hashes(chain));
+  REQUIRE(loaded->blocks.size() == chain.size());
+  for (std::size_t i = 0; i < chain.size(); ++i)
+    if (loaded->blocks[i].json != chain[i].json)
+      FAIL("block " << i + 1 << " differs");
+}
+
 TEST_CASE("a replacement rewrites the blocks after the shared ones") {
   temp_dir dir;
   auto ours = make_chain(6);
