@@ -409,6 +409,41 @@ void bind_text(sqlite3_stmt* st, int i, const std::string& s) {
   sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
 }
 
+/// While a long chain is being stored, has the kernel start writing the
+/// log to disk every ~1 MiB of blocks, so the sync inside COMMIT finds
+/// little left to write. SQLite writes the log as its page cache fills,
+/// but the kernel would only start at the sync: storing 100,000 blocks
+/// spent 14 ms in COMMIT, and spends 2.6 ms with this (dlt-bench
+/// store_chain 64-66 -> 54-56 ms; every 0.2 MiB or 4.5 MiB was slower).
+/// Only a hint: durability still comes from SQLite's sync, so a log that
+/// cannot be opened here costs time, not safety.
+class log_writeback {
+public:
+  explicit log_writeback(const std::string& db_path)
+    : fd_(::open((db_path + "-wal").c_str(), O_RDONLY | O_CLOEXEC)) {
+  }
+  ~log_writeback() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  log_writeback(const log_writeback&) = delete;
+  log_writeback& operator=(const log_writeback&) = delete;
+
+  /// `bytes` more of blocks are stored.
+  void stored(std::size_t bytes) {
+    pending_ += bytes;
+    if (pending_ < every_bytes || fd_ < 0)
+      return;
+    pending_ = 0;
+    ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+  }
+
+private:
+  static constexpr std::size_t every_bytes = 1 << 20;
+  int fd_;
+  std::size_t pending_ = 0;
+};
+
 } // namespace
 
 std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
@@ -423,7 +458,11 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
   }
   // Full runs of blocks_per_insert rows per statement, then one at a time.
   std::vector<char> hex(64 * std::min(blocks_per_insert, c.blocks.size()));
+  std::optional<log_writeback> writeback;
+  if (c.blocks.size() >= blocks_per_insert)
+    writeback.emplace(path_);
   for (std::size_t i = 0; i < c.blocks.size();) {
+    std::size_t bytes = 0;
     bool run_of_many = c.blocks.size() - i >= blocks_per_insert;
     auto rows = run_of_many ? blocks_per_insert : 1;
     auto st = run_of_many ? s.insert_blocks.get() : s.insert_block.get();
@@ -435,9 +474,12 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
       sqlite3_bind_text(st, at + 2, hex.data() + 64 * k, 64, SQLITE_STATIC);
       sqlite3_bind_text(st, at + 3, b.json.data(),
                         static_cast<int>(b.json.size()), SQLITE_STATIC);
+      bytes += b.json.size();
     }
     if ((err = run(st)))
       return fail("storing a block");
+    if (writeback)
+      writeback->stored(bytes);
   }
   for (const auto& h : c.own_added) {
     bind_text(s.insert_own.get(), 1, h);
