@@ -98,6 +98,7 @@ using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 using restore_atom = caf::atom_constant<caf::atom("restore")>;
 using round_end_atom = caf::atom_constant<caf::atom("round_end")>;
 using size_atom = caf::atom_constant<caf::atom("size")>;
+using stage_atom = caf::atom_constant<caf::atom("stage")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
@@ -588,6 +589,10 @@ using storage_actor = caf::typed_actor<
   /// while a sync runs are stored together by the next one (group commit);
   /// the answer is the number of changes that shared the sync.
   caf::replies_to<commit_atom, ledger_change>::with<std::uint64_t>,
+  /// A first part of a long change (an adopted chain's blocks), sent while
+  /// its sender still prepares the rest: written at once, committed by the
+  /// sender's next commit. Changes from others meanwhile wait for that sync.
+  caf::reacts_to<stage_atom, ledger_change>,
   /// Internal: syncs the changes gathered so far.
   caf::reacts_to<flush_atom>>;
 

@@ -84,7 +84,8 @@ void chain_store::push(const block& b) {
   seal(std::move(seg));
 }
 
-void chain_store::append(chain&& blocks) {
+void chain_store::append(chain&& blocks,
+                         const std::function<void(std::uint64_t)>& progress) {
   if (blocks.empty())
     return;
   // Segments are sized to what they hold: grown by doubling they kept up
@@ -98,10 +99,16 @@ void chain_store::append(chain&& blocks) {
   auto seg = open_last();
   seg->text.reserve(segment_bytes + segment_bytes / 8);
   std::size_t freed = 0;
+  std::size_t unreported = 0;
   for (auto& b : blocks) {
     if (seg->text.size() >= segment_bytes) {
       fit(*seg);
+      unreported += seg->text.size();
       seal(std::move(seg));
+      if (progress && unreported >= stage_bytes) {
+        progress(size());
+        unreported = 0;
+      }
       seg = std::make_shared<json_segment>();
       seg->first = size() + 1;
       seg->text.reserve(segment_bytes + segment_bytes / 8);
@@ -149,14 +156,17 @@ std::shared_ptr<const chain_json> chain_store::json_view() {
   return cached_;
 }
 
-std::vector<block_row> chain_store::rows_from(std::uint64_t first) const {
+std::vector<block_row> chain_store::rows_from(std::uint64_t first,
+                                              std::uint64_t last) const {
   std::vector<block_row> rows;
-  if (first > size())
+  if (last == 0 || last > size())
+    last = size();
+  if (first > last)
     return rows;
-  rows.reserve(size() - first + 1);
-  for (auto i = first; i <= size();) {
+  rows.reserve(last - first + 1);
+  for (auto i = first; i <= last;) {
     const auto& seg = segments_[segment_holding(segments_, i)];
-    for (; i < seg->first + seg->count(); ++i)
+    for (; i < seg->first + seg->count() && i <= last; ++i)
       rows.push_back(block_row{i, seg->hashes[i - seg->first], seg->block(i), seg});
   }
   return rows;

@@ -8,6 +8,7 @@
 // A segment closes at about segment_bytes; appending copies at most the last
 // one (published views may share it, so it is replaced, never modified).
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,8 @@ public:
   static constexpr std::size_t segment_bytes = 64 * 1024;
   /// append() gives freed memory back to the system every this many bytes.
   static constexpr std::size_t trim_bytes = 4 * 1024 * 1024;
+  /// append() reports progress every this many bytes.
+  static constexpr std::size_t stage_bytes = 1024 * 1024;
 
   /// The number of blocks.
   std::uint64_t size() const;
@@ -35,14 +38,19 @@ public:
   void push(const block& b);
   /// Appends `blocks`, which link to the last block, freeing each one's
   /// strings once copied (adopting a long chain never holds it twice).
-  void append(chain&& blocks);
+  /// `progress`, if given, hears the index of the last block in place
+  /// every time about stage_bytes more of them are (storage can start).
+  void append(chain&& blocks,
+              const std::function<void(std::uint64_t)>& progress = {});
   /// Keeps the first `n` blocks only.
   void truncate(std::uint64_t n);
 
   /// The served list, shared until the next change.
   std::shared_ptr<const chain_json> json_view();
-  /// Blocks from `first` on as storage writes them, sharing the segments.
-  std::vector<block_row> rows_from(std::uint64_t first) const;
+  /// Blocks `first` to `last` (0: to the end) as storage writes them,
+  /// sharing the segments.
+  std::vector<block_row> rows_from(std::uint64_t first,
+                                   std::uint64_t last = 0) const;
 
 private:
   const json_segment& segment_of(std::uint64_t index) const;

@@ -6,6 +6,11 @@
 // the transactions posted during the previous sync) is in the group, and
 // one transaction with one sync stores them all. Under load the group grows
 // by itself; idle, a lone change is synced at once.
+//
+// Staging: the chain actor sends an adopted chain's blocks in parts while
+// it is still taking the rest in (stage), so the writing overlaps its work.
+// The parts go into an open transaction; until the stager's own commit
+// arrives, a flush commits nothing (it would store half a chain).
 
 #include <malloc.h>
 
@@ -33,6 +38,10 @@ struct storage_state {
   std::vector<ledger_change> group;
   std::vector<commit_promise> waiting;
   bool flush_queued = false;
+  /// Who staged parts of a change it has not committed yet (none: null).
+  caf::strong_actor_ptr stager;
+  /// Blocks in the parts staged since the last commit.
+  std::size_t staged_blocks = 0;
   /// Why a commit failed; once set, nothing more is stored.
   std::string failed;
   static inline const char* name = "storage";
@@ -45,25 +54,35 @@ caf::error refusal(const std::string& why) {
                          "the ledger cannot be stored: " + why);
 }
 
+/// A commit (or a staged part) failed: nothing more is stored.
+void fail(storage_ptr self, const std::string& why) {
+  auto& st = self->state;
+  st.failed = why;
+  st.stager = nullptr;
+  log("storage", "commit failed: ", why);
+  // The node starts stopping before anyone hears of the failure.
+  if (st.on_failure)
+    st.on_failure(why);
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  st.group.clear();
+  for (auto& rp : waiting)
+    rp.deliver(refusal(why));
+}
+
 void flush(storage_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
-  if (st.group.empty())
-    return;
+  if (st.group.empty() || st.stager)
+    return; // the stager's commit queues the next flush
   auto group = std::move(st.group);
   auto waiting = std::move(st.waiting);
   st.group.clear();
   st.waiting.clear();
   auto started = std::chrono::steady_clock::now();
   if (auto err = st.store->apply(group)) {
-    st.failed = *err;
-    log("storage", "commit failed: ", *err);
-    // The node starts stopping before anyone hears of the failure.
-    if (st.on_failure)
-      st.on_failure(*err);
-    for (auto& rp : waiting)
-      rp.deliver(refusal(*err));
-    return;
+    st.waiting = std::move(waiting);
+    return fail(self, *err);
   }
   auto n = static_cast<std::uint64_t>(group.size());
   if (st.hub)
@@ -74,7 +93,7 @@ void flush(storage_ptr self) {
                       .count()}});
   for (auto& rp : waiting)
     rp.deliver(n);
-  std::size_t blocks = 0;
+  std::size_t blocks = std::exchange(st.staged_blocks, 0);
   for (const auto& c : group)
     blocks += c.blocks.size();
   group.clear();
@@ -94,8 +113,15 @@ storage_behavior(storage_ptr self, std::shared_ptr<ledger_store> store,
   self->state.store = std::move(store);
   self->state.on_failure = std::move(on_failure);
   self->state.hub = std::move(hub);
-  // On shutdown, store what was sent before the exit message.
+  // On shutdown, store what was sent before the exit message (but not the
+  // parts of a change whose commit never came).
   self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
+    if (st.stager) {
+      st.store->discard_staged();
+      st.stager = nullptr;
+      st.staged_blocks = 0;
+    }
     flush(self);
     self->quit(msg.reason);
   });
@@ -104,6 +130,8 @@ storage_behavior(storage_ptr self, std::shared_ptr<ledger_store> store,
       auto& st = self->state;
       if (!st.failed.empty())
         return refusal(st.failed);
+      if (st.stager && self->current_sender() == st.stager)
+        st.stager = nullptr; // its change is complete
       st.group.push_back(std::move(change));
       auto rp = self->make_response_promise<std::uint64_t>();
       st.waiting.push_back(rp);
@@ -112,6 +140,24 @@ storage_behavior(storage_ptr self, std::shared_ptr<ledger_store> store,
         self->send(self, flush_atom::value);
       }
       return rp;
+    },
+    [self](stage_atom, ledger_change& part) {
+      auto& st = self->state;
+      if (!st.failed.empty())
+        return; // the stager's commit is refused
+      if (!st.stager) {
+        // Only a sender's own commit can complete what it staged.
+        if (!self->current_sender())
+          return fail(self, "a staged part came without a sender");
+        // What came before is committed before the staged change begins.
+        flush(self);
+        if (!st.failed.empty())
+          return;
+        st.stager = self->current_sender();
+      }
+      st.staged_blocks += part.blocks.size();
+      if (auto err = st.store->stage(part))
+        fail(self, *err);
     },
     [self](flush_atom) { flush(self); },
   };

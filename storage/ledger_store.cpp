@@ -151,12 +151,49 @@ struct ledger_store::statements {
   statement insert_peer, delete_peer;
 };
 
+/// While a long chain is being stored (in one change or in staged parts),
+/// has the kernel start writing the log to disk every ~1 MiB of blocks, so
+/// the sync inside COMMIT finds little left to write. SQLite writes the log
+/// as its page cache fills, but the kernel only started at the sync:
+/// storing 100,000 blocks spent 14 ms in COMMIT, and spends 2.6 ms with
+/// this (dlt-bench store_chain 64-66 -> 54-56 ms; every 0.2 MiB or 4.5 MiB
+/// was slower).
+/// Only a hint: durability still comes from SQLite's sync, so a log that
+/// cannot be opened here costs time, not safety.
+class ledger_store::log_writeback {
+public:
+  explicit log_writeback(const std::string& db_path)
+    : fd_(::open((db_path + "-wal").c_str(), O_RDONLY | O_CLOEXEC)) {
+  }
+  ~log_writeback() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  log_writeback(const log_writeback&) = delete;
+  log_writeback& operator=(const log_writeback&) = delete;
+
+  /// `bytes` more of blocks are stored.
+  void stored(std::size_t bytes) {
+    pending_ += bytes;
+    if (pending_ < every_bytes || fd_ < 0)
+      return;
+    pending_ = 0;
+    ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+  }
+
+private:
+  static constexpr std::size_t every_bytes = 1 << 20;
+  int fd_;
+  std::size_t pending_ = 0;
+};
+
 ledger_store::ledger_store(sqlite3* db, int lock_fd, std::string path)
   : db_(db), lock_fd_(lock_fd), path_(std::move(path)),
     stmts_(std::make_unique<statements>()) {
 }
 
 ledger_store::~ledger_store() {
+  writeback_.reset();
   stmts_.reset(); // statements before the connection
   sqlite3_close(db_);
   if (lock_fd_ >= 0)
@@ -409,42 +446,8 @@ void bind_text(sqlite3_stmt* st, int i, const std::string& s) {
   sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
 }
 
-/// While a long chain is being stored, has the kernel start writing the
-/// log to disk every ~1 MiB of blocks, so the sync inside COMMIT finds
-/// little left to write. SQLite writes the log as its page cache fills,
-/// but the kernel would only start at the sync: storing 100,000 blocks
-/// spent 14 ms in COMMIT, and spends 2.6 ms with this (dlt-bench
-/// store_chain 64-66 -> 54-56 ms; every 0.2 MiB or 4.5 MiB was slower).
-/// Only a hint: durability still comes from SQLite's sync, so a log that
-/// cannot be opened here costs time, not safety.
-class log_writeback {
-public:
-  explicit log_writeback(const std::string& db_path)
-    : fd_(::open((db_path + "-wal").c_str(), O_RDONLY | O_CLOEXEC)) {
-  }
-  ~log_writeback() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  log_writeback(const log_writeback&) = delete;
-  log_writeback& operator=(const log_writeback&) = delete;
-
-  /// `bytes` more of blocks are stored.
-  void stored(std::size_t bytes) {
-    pending_ += bytes;
-    if (pending_ < every_bytes || fd_ < 0)
-      return;
-    pending_ = 0;
-    ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
-  }
-
-private:
-  static constexpr std::size_t every_bytes = 1 << 20;
-  int fd_;
-  std::size_t pending_ = 0;
-};
-
 } // namespace
+
 
 std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
   auto& s = *stmts_;
@@ -458,9 +461,8 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
   }
   // Full runs of blocks_per_insert rows per statement, then one at a time.
   std::vector<char> hex(64 * std::min(blocks_per_insert, c.blocks.size()));
-  std::optional<log_writeback> writeback;
-  if (c.blocks.size() >= blocks_per_insert)
-    writeback.emplace(path_);
+  if (c.blocks.size() >= blocks_per_insert && !writeback_)
+    writeback_ = std::make_unique<log_writeback>(path_);
   for (std::size_t i = 0; i < c.blocks.size();) {
     std::size_t bytes = 0;
     bool run_of_many = c.blocks.size() - i >= blocks_per_insert;
@@ -478,8 +480,8 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
     }
     if ((err = run(st)))
       return fail("storing a block");
-    if (writeback)
-      writeback->stored(bytes);
+    if (writeback_)
+      writeback_->stored(bytes);
   }
   for (const auto& h : c.own_added) {
     bind_text(s.insert_own.get(), 1, h);
@@ -516,8 +518,7 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
   return std::nullopt;
 }
 
-std::optional<std::string>
-ledger_store::apply(const std::vector<ledger_change>& changes) {
+std::optional<std::string> ledger_store::begin() {
   if (problem_)
     return *problem_;
   auto& s = *stmts_;
@@ -546,17 +547,48 @@ ledger_store::apply(const std::vector<ledger_change>& changes) {
   }
   if (auto err = run(s.begin.get()))
     return "cannot begin a transaction: " + *err;
+  open_ = true;
+  return std::nullopt;
+}
+
+void ledger_store::roll_back() {
+  run(stmts_->rollback.get());
+  open_ = false;
+}
+
+std::optional<std::string> ledger_store::stage(const ledger_change& part) {
+  if (!open_)
+    if (auto err = begin())
+      return err;
+  if (auto err = apply_one(part)) {
+    roll_back();
+    return err;
+  }
+  return std::nullopt;
+}
+
+void ledger_store::discard_staged() {
+  if (open_)
+    roll_back();
+}
+
+std::optional<std::string>
+ledger_store::apply(const std::vector<ledger_change>& changes) {
+  if (!open_)
+    if (auto err = begin())
+      return err;
   for (const auto& c : changes) {
     if (auto err = apply_one(c)) {
-      run(s.rollback.get());
+      roll_back();
       return err;
     }
   }
   // COMMIT syncs the log (synchronous=FULL): durable when this returns.
-  if (auto err = run(s.commit.get())) {
-    run(s.rollback.get());
+  if (auto err = run(stmts_->commit.get())) {
+    roll_back();
     return "cannot commit: " + *err;
   }
+  open_ = false;
   return std::nullopt;
 }
 

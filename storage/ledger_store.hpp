@@ -96,9 +96,17 @@ public:
   /// apply(), which refuses to change a damaged file.
   result<stored_ledger> load();
 
-  /// Applies `changes` in order in one transaction and syncs it to disk.
-  /// Returns the reason on failure (nothing of `changes` is then stored).
+  /// Applies `changes` in order in one transaction and syncs it to disk,
+  /// together with what was staged before. Returns the reason on failure
+  /// (nothing of `changes`, nor of the staged parts, is then stored).
   std::optional<std::string> apply(const std::vector<ledger_change>& changes);
+
+  /// Writes `part` into a transaction that stays open: the next apply()
+  /// completes and commits it (a long change is written while its rest is
+  /// still being prepared). On failure, nothing staged is kept.
+  std::optional<std::string> stage(const ledger_change& part);
+  /// Drops what was staged and not yet applied (shutting down).
+  void discard_staged();
 
   /// The database file.
   const std::string& path() const { return path_; }
@@ -110,6 +118,9 @@ private:
   /// reason when its content is not a usable ledger.
   std::optional<std::string> prepare();
   std::optional<std::string> apply_one(const ledger_change& c);
+  /// Runs the deferred checks and begins a transaction.
+  std::optional<std::string> begin();
+  void roll_back();
 
   sqlite3* db_;
   int lock_fd_;
@@ -124,9 +135,14 @@ private:
   /// load() leaves SQLite's structural check of the file to the first
   /// apply() (see load()).
   bool quick_check_pending_ = false;
+  bool open_ = false; // a transaction is open (stage())
   static constexpr std::int64_t checkpoint_bytes = 4096000;
   struct statements;
   std::unique_ptr<statements> stmts_;
+  /// Opened with the first long change, kept while the store is open (the
+  /// log file stays the same while SQLite holds it open).
+  class log_writeback;
+  std::unique_ptr<log_writeback> writeback_;
 };
 
 } // namespace dlt

@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
+#include <sqlite3.h>
 
 #include "actors/spawn.hpp"
 #include "ask.hpp"
@@ -54,6 +55,26 @@ std::vector<dlt::block_row> shared(const dlt::chain& c, std::size_t from = 0) {
   for (auto i = from; i < c.size(); ++i)
     out.push_back(dlt::row_of(std::make_shared<const dlt::block>(c[i])));
   return out;
+}
+
+/// The number of committed rows of `table`, as another reader of the file
+/// sees it (the node holds the directory's lock, not the file).
+std::int64_t committed_rows(const std::string& dir, const char* table = "blocks") {
+  sqlite3* db = nullptr;
+  std::int64_t n = -1;
+  if (sqlite3_open_v2((dir + "/ledger.sqlite").c_str(), &db,
+                      SQLITE_OPEN_READONLY, nullptr)
+      == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    auto sql = std::string{"SELECT count(*) FROM "} + table;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr)
+          == SQLITE_OK
+        && sqlite3_step(st) == SQLITE_ROW)
+      n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return n;
 }
 
 std::vector<std::string> hashes(const dlt::chain& c) {
@@ -143,6 +164,50 @@ TEST_CASE("a long chain is stored whole, in runs of many rows, or not at all") {
       FAIL("block " << i + 1 << " differs");
 }
 
+TEST_CASE("staged parts are invisible until applied, and dropped on failure or discard") {
+  temp_dir dir;
+  auto chain = make_chain(40);
+  auto store = open_store(dir.path);
+  REQUIRE(store->load());
+  dlt::ledger_change first;
+  first.blocks = shared(chain);
+  first.blocks.resize(10);
+  REQUIRE_FALSE(store->apply({first}));
+  auto part = [&](std::size_t from, std::size_t to) {
+    dlt::ledger_change c;
+    c.blocks = shared(chain, from);
+    c.blocks.resize(to - from);
+    return c;
+  };
+  // Staged, then discarded: nothing of it is kept.
+  REQUIRE_FALSE(store->stage(part(10, 20)));
+  CHECK(committed_rows(dir.path) == 10);
+  store->discard_staged();
+  CHECK(committed_rows(dir.path) == 10);
+  // A part that cannot be stored drops the parts staged before it too.
+  REQUIRE_FALSE(store->stage(part(10, 20)));
+  auto err = store->stage(part(15, 25)); // blocks 16-20 are staged already
+  REQUIRE(err);
+  CHECK_THAT(*err, Catch::Contains("storing a block"));
+  dlt::ledger_change tx;
+  tx.txs_added = {{1, dlt::transaction_json("after the failure")}};
+  REQUIRE_FALSE(store->apply({tx}));
+  CHECK(committed_rows(dir.path) == 10);
+  // Staged in parts (the first removing blocks), committed by apply().
+  dlt::ledger_change cut = part(5, 20);
+  cut.truncate_from = 6;
+  REQUIRE_FALSE(store->stage(cut));
+  REQUIRE_FALSE(store->stage(part(20, 30)));
+  CHECK(committed_rows(dir.path) == 10);
+  REQUIRE_FALSE(store->apply({part(30, 40)}));
+  CHECK(committed_rows(dir.path) == 40);
+  store.reset();
+  auto loaded = open_store(dir.path)->load();
+  REQUIRE(loaded);
+  CHECK(hashes(loaded->blocks) == hashes(chain));
+  CHECK(loaded->pending.size() == 1);
+}
+
 TEST_CASE("a replacement rewrites the blocks after the shared ones") {
   temp_dir dir;
   auto ours = make_chain(6);
@@ -227,6 +292,47 @@ TEST_CASE("the storage actor groups commits and stops storing after a failure") 
   self->request(storage, 10s, dlt::commit_atom::value, fine)
     .receive([](std::uint64_t) {}, [&](caf::error&) { refused = true; });
   CHECK(refused);
+  caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the storage actor commits staged parts with their sender's commit; others wait for it") {
+  temp_dir dir;
+  auto chain = make_chain(30);
+  std::shared_ptr<dlt::ledger_store> store = open_store(dir.path);
+  REQUIRE(store->load());
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor stager{sys};
+  caf::scoped_actor other{sys};
+  auto storage = dlt::spawn_storage(sys, store, [](const std::string&) {});
+  auto part = [&](std::size_t from, std::size_t to) {
+    dlt::ledger_change c;
+    c.blocks = shared(chain, from);
+    c.blocks.resize(to - from);
+    return c;
+  };
+  stager->send(storage, dlt::stage_atom::value, part(0, 10));
+  stager->send(storage, dlt::stage_atom::value, part(10, 20));
+  // Another actor's change waits for the stager's commit: committed on its
+  // own it would have stored half a chain with it.
+  dlt::ledger_change tx;
+  tx.txs_added = {{1, dlt::transaction_json("waits")}};
+  bool answered_early = false;
+  other->request(storage, 300ms, dlt::commit_atom::value, tx)
+    .receive([&](std::uint64_t) { answered_early = true; },
+             [](caf::error&) {});
+  CHECK_FALSE(answered_early);
+  CHECK(committed_rows(dir.path) == 0);
+  auto shared_sync = ask<std::uint64_t>(stager, storage, dlt::commit_atom::value,
+                                        part(20, 30));
+  CHECK(shared_sync == 2); // the other change and the stager's last part
+  CHECK(committed_rows(dir.path) == 30);
+  CHECK(committed_rows(dir.path, "pending") == 1);
+  // Once the stager has committed, others commit on their own again.
+  dlt::ledger_change more;
+  more.txs_added = {{2, dlt::transaction_json("later")}};
+  CHECK(ask<std::uint64_t>(other, storage, dlt::commit_atom::value, more) == 1);
+  CHECK(committed_rows(dir.path, "pending") == 2);
   caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
 }
 
