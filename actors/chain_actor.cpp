@@ -133,7 +133,7 @@ void apply_reorg(chain_ptr_self self, std::uint64_t shared, chain tail,
   auto stage = [&](std::uint64_t upto) {
     ledger_change part;
     part.truncate_from = staged == shared ? shared + 1 : 0;
-    part.blocks = st.blocks.rows_from(staged + 1, upto);
+    part.runs = st.blocks.runs_from(staged + 1, upto);
     self->send(st.storage, stage_atom::value, std::move(part));
     staged = upto;
   };
@@ -146,7 +146,7 @@ void apply_reorg(chain_ptr_self self, std::uint64_t shared, chain tail,
       " new after block ", shared, ") from ", peer);
   ledger_change change;
   change.truncate_from = staged == shared ? shared + 1 : 0;
-  change.blocks = st.blocks.rows_from(staged + 1);
+  change.runs = st.blocks.runs_from(staged + 1);
   std::vector<event_payload> events{
     chain_replaced{shared, dropped, added, std::move(peer)}};
   if (mempool) {
@@ -249,7 +249,7 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
     st.blocks.push(blocks.back());
     if (st.storage) {
       ledger_change genesis;
-      genesis.blocks = st.blocks.rows_from(1);
+      genesis.runs = st.blocks.runs_from(1);
       self->request(st.storage, ask_timeout, commit_atom::value,
                     std::move(genesis))
         .then([](std::uint64_t) {},

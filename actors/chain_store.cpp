@@ -1,5 +1,7 @@
 #include "actors/chain_store.hpp"
 
+#include <algorithm>
+
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -156,20 +158,21 @@ std::shared_ptr<const chain_json> chain_store::json_view() {
   return cached_;
 }
 
-std::vector<block_row> chain_store::rows_from(std::uint64_t first,
+std::vector<block_run> chain_store::runs_from(std::uint64_t first,
                                               std::uint64_t last) const {
-  std::vector<block_row> rows;
+  std::vector<block_run> runs;
   if (last == 0 || last > size())
     last = size();
-  if (first > last)
-    return rows;
-  rows.reserve(last - first + 1);
   for (auto i = first; i <= last;) {
     const auto& seg = segments_[segment_holding(segments_, i)];
-    for (; i < seg->first + seg->count() && i <= last; ++i)
-      rows.push_back(block_row{i, seg->hashes[i - seg->first], seg->block(i), seg});
+    auto end = std::min(last + 1, seg->first + seg->count());
+    runs.push_back(block_run{seg->first, seg->text, seg->ends.data(),
+                             seg->hashes.data(),
+                             static_cast<std::size_t>(i - seg->first),
+                             static_cast<std::size_t>(end - seg->first), seg});
+    i = end;
   }
-  return rows;
+  return runs;
 }
 
 } // namespace dlt

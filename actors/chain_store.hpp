@@ -47,9 +47,9 @@ public:
 
   /// The served list, shared until the next change.
   std::shared_ptr<const chain_json> json_view();
-  /// Blocks `first` to `last` (0: to the end) as storage writes them,
-  /// sharing the segments.
-  std::vector<block_row> rows_from(std::uint64_t first,
+  /// Blocks `first` to `last` (0: to the end) as storage writes them: a
+  /// run per segment, sharing it.
+  std::vector<block_run> runs_from(std::uint64_t first,
                                    std::uint64_t last = 0) const;
 
 private:

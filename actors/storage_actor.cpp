@@ -95,7 +95,7 @@ void flush(storage_ptr self) {
     rp.deliver(n);
   std::size_t blocks = std::exchange(st.staged_blocks, 0);
   for (const auto& c : group)
-    blocks += c.blocks.size();
+    blocks += c.block_count();
   group.clear();
   // A whole adopted chain just passed through here: hand the pages of its
   // copies back to the system instead of keeping them mapped (this thread
@@ -155,7 +155,7 @@ storage_behavior(storage_ptr self, std::shared_ptr<ledger_store> store,
           return;
         st.stager = self->current_sender();
       }
-      st.staged_blocks += part.blocks.size();
+      st.staged_blocks += part.block_count();
       if (auto err = st.store->stage(part))
         fail(self, *err);
     },

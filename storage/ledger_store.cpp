@@ -126,8 +126,16 @@ block_row row_of(std::shared_ptr<const block> b) {
   return row;
 }
 
+std::size_t ledger_change::block_count() const {
+  auto n = blocks.size();
+  for (const auto& r : runs)
+    n += r.to - r.from;
+  return n;
+}
+
 bool ledger_change::empty() const {
-  return truncate_from == 0 && blocks.empty() && own_added.empty()
+  return truncate_from == 0 && blocks.empty() && runs.empty()
+         && own_added.empty()
          && own_removed.empty() && txs_removed.empty() && txs_added.empty()
          && peers_added.empty() && peers_removed.empty();
 }
@@ -448,7 +456,6 @@ void bind_text(sqlite3_stmt* st, int i, const std::string& s) {
 
 } // namespace
 
-
 std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
   auto& s = *stmts_;
   std::optional<std::string> err;
@@ -459,19 +466,35 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
     if ((err = run(s.truncate_blocks.get())))
       return fail("removing blocks");
   }
-  // Full runs of blocks_per_insert rows per statement, then one at a time.
-  std::vector<char> hex(64 * std::min(blocks_per_insert, c.blocks.size()));
-  if (c.blocks.size() >= blocks_per_insert && !writeback_)
+  // Every block added, in order, then full runs of blocks_per_insert rows
+  // per statement, then the rest one at a time.
+  struct row_ref {
+    std::uint64_t index;
+    const digest* hash;
+    std::string_view json;
+  };
+  std::vector<row_ref> rows;
+  rows.reserve(c.block_count());
+  for (const auto& b : c.blocks)
+    rows.push_back({b.index, &b.hash, b.json});
+  for (const auto& r : c.runs)
+    for (auto k = r.from; k < r.to; ++k) {
+      std::size_t start = k == 0 ? 0 : r.ends[k - 1] + 2;
+      rows.push_back({r.first + k, &r.hashes[k],
+                      r.text.substr(start, r.ends[k] - start)});
+    }
+  std::vector<char> hex(64 * std::min(blocks_per_insert, rows.size()));
+  if (rows.size() >= blocks_per_insert && !writeback_)
     writeback_ = std::make_unique<log_writeback>(path_);
-  for (std::size_t i = 0; i < c.blocks.size();) {
+  for (std::size_t i = 0; i < rows.size();) {
     std::size_t bytes = 0;
-    bool run_of_many = c.blocks.size() - i >= blocks_per_insert;
-    auto rows = run_of_many ? blocks_per_insert : 1;
+    bool run_of_many = rows.size() - i >= blocks_per_insert;
+    auto count = run_of_many ? blocks_per_insert : 1;
     auto st = run_of_many ? s.insert_blocks.get() : s.insert_block.get();
-    for (std::size_t k = 0; k < rows; ++k, ++i) {
-      const auto& b = c.blocks[i];
+    for (std::size_t k = 0; k < count; ++k, ++i) {
+      const auto& b = rows[i];
       auto at = static_cast<int>(3 * k);
-      digest_hex(b.hash.data(), hex.data() + 64 * k);
+      digest_hex(b.hash->data(), hex.data() + 64 * k);
       sqlite3_bind_int64(st, at + 1, static_cast<std::int64_t>(b.index));
       sqlite3_bind_text(st, at + 2, hex.data() + 64 * k, 64, SQLITE_STATIC);
       sqlite3_bind_text(st, at + 3, b.json.data(),

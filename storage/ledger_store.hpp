@@ -46,13 +46,31 @@ struct block_row {
 /// The row of `b`, holding it.
 block_row row_of(std::shared_ptr<const block> b);
 
+/// Consecutive blocks as one buffer holds them (a chain segment,
+/// actors/chain_store.hpp): the buffer's block k is text[start_k, ends[k])
+/// (start_0 = 0, start_k = ends[k - 1] + 2, after ", "), with hash
+/// hashes[k] and index first + k. The run is blocks from..to-1 of it;
+/// `keep` holds the buffer alive. A long chain goes to storage as a few
+/// runs per segment, not as a row per block.
+struct block_run {
+  std::uint64_t first = 0;
+  std::string_view text;
+  const std::uint32_t* ends = nullptr;
+  const digest* hashes = nullptr;
+  std::size_t from = 0;
+  std::size_t to = 0;
+  std::shared_ptr<const void> keep;
+};
+
 /// One change to the stored ledger. The parts apply in the order listed;
 /// a group of changes applies in one SQLite transaction, all or nothing.
 struct ledger_change {
   /// Removes the blocks with index >= this first (0: none).
   std::uint64_t truncate_from = 0;
-  /// Then adds these blocks, which continue the remaining ones.
+  /// Then adds these blocks, which continue the remaining ones, then the
+  /// blocks of these runs, which continue those.
   std::vector<block_row> blocks;
+  std::vector<block_run> runs;
   std::vector<std::string> own_added;
   std::vector<std::string> own_removed;
   std::vector<std::int64_t> txs_removed;
@@ -61,6 +79,8 @@ struct ledger_change {
   std::vector<std::string> peers_removed;
 
   bool empty() const;
+  /// The number of blocks it adds.
+  std::size_t block_count() const;
   /// Appends `other`'s mempool and peer parts (it holds no chain parts).
   void merge_pending(ledger_change&& other);
 };

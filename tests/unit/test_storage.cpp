@@ -13,6 +13,7 @@
 #include <caf/scoped_actor.hpp>
 #include <sqlite3.h>
 
+#include "actors/chain_store.hpp"
 #include "actors/spawn.hpp"
 #include "ask.hpp"
 #include "storage/ledger_store.hpp"
@@ -206,6 +207,39 @@ TEST_CASE("staged parts are invisible until applied, and dropped on failure or d
   REQUIRE(loaded);
   CHECK(hashes(loaded->blocks) == hashes(chain));
   CHECK(loaded->pending.size() == 1);
+}
+
+TEST_CASE("blocks go to storage as runs of the chain's segments, from any block to any block") {
+  temp_dir dir;
+  auto chain = make_chain(3000); // 3000 blocks span several 64 KiB segments
+  dlt::chain_store held;
+  held.push(chain[0]);
+  held.append(dlt::chain(chain.begin() + 1, chain.end()));
+  REQUIRE(held.size() == chain.size());
+  auto store = open_store(dir.path);
+  REQUIRE(store->load());
+  dlt::ledger_change first; // blocks 1-4 one by one
+  first.blocks = shared(chain);
+  first.blocks.resize(4);
+  REQUIRE_FALSE(store->apply({first}));
+  // From the middle of a segment to the middle of another, then the rest.
+  dlt::ledger_change middle;
+  middle.runs = held.runs_from(5, 1700);
+  CHECK(middle.runs.size() > 1);
+  CHECK(middle.block_count() == 1696);
+  dlt::ledger_change rest;
+  rest.runs = held.runs_from(1701);
+  CHECK(rest.block_count() == 1300);
+  REQUIRE_FALSE(store->apply({middle, rest}));
+  CHECK(held.runs_from(3001).empty());
+  store.reset();
+  auto loaded = open_store(dir.path)->load();
+  REQUIRE(loaded);
+  CHECK(hashes(loaded->blocks) == hashes(chain));
+  REQUIRE(loaded->blocks.size() == chain.size());
+  for (std::size_t i = 0; i < chain.size(); ++i)
+    if (loaded->blocks[i].json != chain[i].json)
+      FAIL("block " << i + 1 << " differs");
 }
 
 TEST_CASE("a replacement rewrites the blocks after the shared ones") {
