@@ -85,6 +85,17 @@ std::vector<std::string> hashes(const dlt::chain& c) {
   return out;
 }
 
+/// Reopened, the ledger in `dir` holds exactly `chain`, byte for byte.
+void check_holds(const std::string& dir, const dlt::chain& chain) {
+  auto loaded = open_store(dir)->load();
+  REQUIRE(loaded);
+  CHECK(hashes(loaded->blocks) == hashes(chain));
+  REQUIRE(loaded->blocks.size() == chain.size());
+  for (std::size_t i = 0; i < chain.size(); ++i)
+    if (loaded->blocks[i].json != chain[i].json)
+      FAIL("block " << i + 1 << " differs");
+}
+
 } // namespace
 
 TEST_CASE("the store gives back what it was given, across reopening") {
@@ -156,13 +167,7 @@ TEST_CASE("a long chain is stored whole, in runs of many rows, or not at all") {
   rest.blocks = shared(chain, 1500);
   REQUIRE_FALSE(store->apply({rest}));
   store.reset();
-  auto loaded = open_store(dir.path)->load();
-  REQUIRE(loaded);
-  CHECK(hashes(loaded->blocks) == hashes(chain));
-  REQUIRE(loaded->blocks.size() == chain.size());
-  for (std::size_t i = 0; i < chain.size(); ++i)
-    if (loaded->blocks[i].json != chain[i].json)
-      FAIL("block " << i + 1 << " differs");
+  check_holds(dir.path, chain);
 }
 
 TEST_CASE("staged parts are invisible until applied, and dropped on failure or discard") {
@@ -233,13 +238,7 @@ TEST_CASE("blocks go to storage as runs of the chain's segments, from any block 
   REQUIRE_FALSE(store->apply({middle, rest}));
   CHECK(held.runs_from(3001).empty());
   store.reset();
-  auto loaded = open_store(dir.path)->load();
-  REQUIRE(loaded);
-  CHECK(hashes(loaded->blocks) == hashes(chain));
-  REQUIRE(loaded->blocks.size() == chain.size());
-  for (std::size_t i = 0; i < chain.size(); ++i)
-    if (loaded->blocks[i].json != chain[i].json)
-      FAIL("block " << i + 1 << " differs");
+  check_holds(dir.path, chain);
 }
 
 TEST_CASE("a replacement rewrites the blocks after the shared ones") {
