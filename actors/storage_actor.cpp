@@ -75,15 +75,13 @@ void flush(storage_ptr self) {
   st.flush_queued = false;
   if (st.group.empty() || st.stager)
     return; // the stager's commit queues the next flush
+  auto started = std::chrono::steady_clock::now();
+  if (auto err = st.store->apply(st.group))
+    return fail(self, *err); // refuses everyone waiting
   auto group = std::move(st.group);
   auto waiting = std::move(st.waiting);
   st.group.clear();
   st.waiting.clear();
-  auto started = std::chrono::steady_clock::now();
-  if (auto err = st.store->apply(group)) {
-    st.waiting = std::move(waiting);
-    return fail(self, *err);
-  }
   auto n = static_cast<std::uint64_t>(group.size());
   if (st.hub)
     self->send(st.hub,
