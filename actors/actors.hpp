@@ -168,6 +168,11 @@ using json_segments = std::vector<std::shared_ptr<const json_segment>>;
 /// whose first block is at most `index`; index >= the first one's first).
 std::size_t segment_holding(const json_segments& segments, std::uint64_t index);
 
+/// Blocks `first` to `last` (none when last < first) as runs of the
+/// segments holding them: one run per segment, sharing it.
+std::vector<block_run> runs_of(const json_segments& segments,
+                               std::uint64_t first, std::uint64_t last);
+
 /// The canonical block list "[b1, b2, ...]" as immutable segments: the
 /// list is "[" + join(segment texts, ", ") + "]". Appending a block replaces
 /// only the last segment, so a new chain state shares almost all of its

@@ -1,7 +1,5 @@
 #include "actors/chain_store.hpp"
 
-#include <algorithm>
-
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -160,19 +158,7 @@ std::shared_ptr<const chain_json> chain_store::json_view() {
 
 std::vector<block_run> chain_store::runs_from(std::uint64_t first,
                                               std::uint64_t last) const {
-  std::vector<block_run> runs;
-  if (last == 0 || last > size())
-    last = size();
-  for (auto i = first; i <= last;) {
-    const auto& seg = segments_[segment_holding(segments_, i)];
-    auto end = std::min(last + 1, seg->first + seg->count());
-    runs.push_back(block_run{seg->first, seg->text, seg->ends.data(),
-                             seg->hashes.data(),
-                             static_cast<std::size_t>(i - seg->first),
-                             static_cast<std::size_t>(end - seg->first), seg});
-    i = end;
-  }
-  return runs;
+  return runs_of(segments_, first, last == 0 || last > size() ? size() : last);
 }
 
 } // namespace dlt

@@ -60,6 +60,21 @@ std::size_t segment_holding(const json_segments& segments, std::uint64_t index) 
   return static_cast<std::size_t>(std::prev(it) - segments.begin());
 }
 
+std::vector<block_run> runs_of(const json_segments& segments,
+                               std::uint64_t first, std::uint64_t last) {
+  std::vector<block_run> runs;
+  for (auto i = first; i <= last;) {
+    const auto& seg = segments[segment_holding(segments, i)];
+    auto end = std::min(last + 1, seg->first + seg->count());
+    runs.push_back(block_run{seg->first, seg->text, seg->ends.data(),
+                             seg->hashes.data(),
+                             static_cast<std::size_t>(i - seg->first),
+                             static_cast<std::size_t>(end - seg->first), seg});
+    i = end;
+  }
+  return runs;
+}
+
 std::string_view chain_json::block(std::uint64_t index) const {
   return segments[segment_holding(segments, index)]->block(index);
 }

@@ -131,24 +131,15 @@ std::vector<std::string> answer_texts(const chain_json& c, std::uint64_t first,
   std::vector<std::string> out;
   if (first > last)
     return out;
-  auto k = segment_holding(c.segments, first);
-  for (auto i = first; i < last;) {
-    const auto& seg = *c.segments[k];
-    if (i >= seg.first + seg.count()) {
-      ++k;
-      continue;
+  for (const auto& r : runs_of(c.segments, first, last - 1))
+    for (auto k = r.from; k < r.to;) {
+      auto begin = r.begin_of(k);
+      auto j = k;
+      while (j + 1 < r.to && r.ends[j + 1] - begin <= run_bytes)
+        ++j;
+      out.emplace_back(r.text.substr(begin, r.ends[j] - begin));
+      k = j + 1;
     }
-    // Offsets in seg.text: block k ends at ends[k - first], and the next
-    // one starts two bytes later (after ", ").
-    auto end_of = [&](std::uint64_t k) { return seg.ends[k - seg.first]; };
-    std::size_t begin = i == seg.first ? 0 : end_of(i - 1) + 2;
-    auto run_last = std::min(seg.first + seg.count() - 1, last - 1);
-    auto j = i;
-    while (j < run_last && end_of(j + 1) - begin <= run_bytes)
-      ++j;
-    out.emplace_back(seg.text, begin, end_of(j) - begin);
-    i = j + 1;
-  }
   out.emplace_back(c.block(last));
   return out;
 }

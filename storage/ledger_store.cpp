@@ -478,11 +478,8 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
   for (const auto& b : c.blocks)
     rows.push_back({b.index, &b.hash, b.json});
   for (const auto& r : c.runs)
-    for (auto k = r.from; k < r.to; ++k) {
-      std::size_t start = k == 0 ? 0 : r.ends[k - 1] + 2;
-      rows.push_back({r.first + k, &r.hashes[k],
-                      r.text.substr(start, r.ends[k] - start)});
-    }
+    for (auto k = r.from; k < r.to; ++k)
+      rows.push_back({r.first + k, &r.hashes[k], r.block(k)});
   std::vector<char> hex(64 * std::min(blocks_per_insert, rows.size()));
   if (rows.size() >= blocks_per_insert && !writeback_)
     writeback_ = std::make_unique<log_writeback>(path_);

@@ -60,6 +60,15 @@ struct block_run {
   std::size_t from = 0;
   std::size_t to = 0;
   std::shared_ptr<const void> keep;
+
+  /// Where the buffer's block k starts in `text`.
+  std::size_t begin_of(std::size_t k) const {
+    return k == 0 ? 0 : ends[k - 1] + 2;
+  }
+  /// The buffer's block k.
+  std::string_view block(std::size_t k) const {
+    return text.substr(begin_of(k), ends[k] - begin_of(k));
+  }
 };
 
 /// One change to the stored ledger. The parts apply in the order listed;
