@@ -96,4 +96,59 @@ void node_pool::release(const node_bytes& real) {
   by_real_.erase(it);
 }
 
+spare_frames::spare_frames(boost::asio::io_context& ioc, std::size_t count,
+                           std::size_t largest, std::chrono::milliseconds idle)
+  : count_(count), largest_(largest), idle_(idle), timer_(ioc) {}
+
+std::vector<unsigned char> spare_frames::take(std::size_t bytes) {
+  if (kept_.empty())
+    return {};
+  auto best = kept_.end();
+  for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+    bool fits = it->capacity() >= bytes;
+    if (best == kept_.end()
+        || (fits ? best->capacity() < bytes || it->capacity() < best->capacity()
+                 : best->capacity() < bytes && it->capacity() > best->capacity()))
+      best = it;
+  }
+  auto buffer = std::move(*best);
+  kept_.erase(best);
+  return buffer;
+}
+
+void spare_frames::give(std::vector<unsigned char>&& buffer) {
+  auto capacity = buffer.capacity();
+  if (capacity <= keep_capacity || capacity > largest_)
+    return;
+  if (kept_.size() >= count_) {
+    // Keep the larger ones: they serve every smaller frame too.
+    auto smallest = std::min_element(
+      kept_.begin(), kept_.end(),
+      [](const auto& a, const auto& b) { return a.capacity() < b.capacity(); });
+    if (smallest->capacity() >= capacity)
+      return;
+    kept_.erase(smallest);
+  }
+  buffer.clear();
+  kept_.push_back(std::move(buffer));
+  // Re-arming cancels the wait before: only a quiet `idle` frees them.
+  timer_.expires_after(idle_);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec)
+      kept_.clear();
+  });
+}
+
+std::size_t spare_frames::bytes() const {
+  std::size_t n = 0;
+  for (const auto& b : kept_)
+    n += b.capacity();
+  return n;
+}
+
+void spare_frames::clear() {
+  kept_.clear();
+  timer_.cancel();
+}
+
 } // namespace dlt::net

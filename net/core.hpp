@@ -92,6 +92,39 @@ struct bucket {
   steady::duration wait_for(double need) const;
 };
 
+/// A frame buffer up to this size stays with its connection for the next
+/// frame; a larger one goes back to the front's spares.
+constexpr std::size_t keep_capacity = 1 << 20;
+
+/// Large frame buffers kept after use for the next large frame. A native
+/// sync relays answers of megabytes one after another; a buffer allocated
+/// anew for each (mapped on its own, zero-filled by the kernel page by page,
+/// unmapped after) cost more than relaying its bytes, and one grown as a
+/// peer's answer arrives was copied at every doubling on top. At most
+/// `count` buffers of at most `largest` bytes are kept, and all are freed
+/// once none was asked for during `idle`.
+class spare_frames {
+public:
+  spare_frames(boost::asio::io_context& ioc, std::size_t count,
+               std::size_t largest, std::chrono::milliseconds idle);
+  /// An empty buffer: the smallest kept one with room for `bytes`, else the
+  /// largest kept one, else a new one.
+  std::vector<unsigned char> take(std::size_t bytes);
+  /// Keeps `buffer` (emptied) if it is worth keeping and there is room.
+  void give(std::vector<unsigned char>&& buffer);
+  /// Capacity of the buffers kept.
+  std::size_t bytes() const;
+  /// Frees them all (on stop).
+  void clear();
+
+private:
+  std::vector<std::vector<unsigned char>> kept_;
+  std::size_t count_;
+  std::size_t largest_;
+  std::chrono::milliseconds idle_;
+  boost::asio::steady_timer timer_;
+};
+
 /// Log lines about refusals, at most a few a second (a flood of
 /// connections must not become a flood of log lines).
 class log_limiter {
@@ -125,6 +158,7 @@ public:
   std::uint64_t violations = 0;
   std::unordered_set<session_base*> sessions;
   node_pool pool;
+  spare_frames spares;
   log_limiter log;
   bucket frames_all;
   bucket accepts;

@@ -34,6 +34,10 @@ namespace {
 /// A stand-in id is reused only this long after its last connection
 /// closed (CAF forgets a lost node within milliseconds).
 constexpr std::chrono::seconds stand_in_cooling{10};
+/// Spare frame buffers (see spare_frames): two answers relayed each way at
+/// once, freed after two quiet seconds.
+constexpr std::size_t spare_frame_count = 4;
+constexpr std::chrono::seconds spare_frame_idle{2};
 /// After the process ran out of descriptors, accepting waits this long.
 constexpr std::chrono::milliseconds accept_pause{100};
 
@@ -62,6 +66,9 @@ front_core::front_core(caf::actor_system& system, front_settings s)
     settings(std::move(s)),
     pool(std::max<std::size_t>(64, 4 * settings.max_connections),
          stand_in_cooling),
+    spares(ioc, spare_frame_count,
+           header_size + static_cast<std::size_t>(settings.limits.max_message),
+           spare_frame_idle),
     work(ioc.get_executor()) {
   broker = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
   our_node = serialize_node(sys);
@@ -347,6 +354,7 @@ void front::stop() {
       s->close("the node is stopping", false);
     core->waiting.clear();
     core->held_back.clear();
+    core->spares.clear();
     core->work.reset();
     closed.set_value();
   });

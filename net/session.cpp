@@ -53,8 +53,6 @@ constexpr std::size_t scratch_size = 16 << 10;
 constexpr std::size_t direct_read = 64 << 10;
 /// Small frames queued for the peer go out together, up to this.
 constexpr std::size_t coalesce = 64 << 10;
-/// A frame buffer larger than this is given back after use.
-constexpr std::size_t keep_capacity = 1 << 20;
 /// CAF's frames are ours; this only guards against a broken length.
 constexpr std::uint32_t max_local_frame = 1u << 30;
 /// How often a paused reader looks again when nothing wakes it.
@@ -302,6 +300,7 @@ private:
         f.keep = j.what == verdict::forward;
         f.frame.clear();
         if (f.keep) {
+          take_spare(f, f.hdr.payload_len);
           f.frame.reserve(header_size
                           + std::min<std::size_t>(f.hdr.payload_len, direct_read));
           f.frame.insert(f.frame.end(), f.scratch.begin() + f.begin,
@@ -400,8 +399,24 @@ private:
     end_direct();
     hold(-static_cast<std::ptrdiff_t>(up_.frame.size()));
     up_.frame.clear();
-    if (up_.frame.capacity() > keep_capacity)
-      std::vector<unsigned char>().swap(up_.frame);
+    give_spare(up_.frame);
+  }
+
+  /// A large payload's frame is one of the front's spare buffers if one is
+  /// kept (its pages are already there); it still grows only as bytes come.
+  void take_spare(framing& f, std::size_t payload) {
+    if (payload >= direct_read && f.frame.capacity() < header_size + payload) {
+      give_spare(f.frame);
+      f.frame = core_->spares.take(header_size + payload);
+    }
+  }
+
+  /// A buffer too large to stay with this connection goes to the spares.
+  void give_spare(std::vector<unsigned char>& buffer) {
+    if (buffer.capacity() > keep_capacity) {
+      core_->spares.give(std::move(buffer));
+      buffer = {};
+    }
   }
 
   void up_read() {
@@ -491,6 +506,7 @@ private:
                          + " bytes",
                        true);
         f.frame.clear();
+        take_spare(f, f.hdr.payload_len);
         f.frame.reserve(header_size + f.hdr.payload_len);
         f.frame.insert(f.frame.end(), f.scratch.begin() + f.begin,
                        f.scratch.begin() + f.begin + header_size);
@@ -595,6 +611,7 @@ private:
                           auto n = self->out_.front().size();
                           self->out_bytes_ -= n;
                           self->hold(-static_cast<std::ptrdiff_t>(n));
+                          self->give_spare(self->out_.front());
                           self->out_.pop_front();
                         }
                         if (self->wbuf_.capacity() > keep_capacity)
