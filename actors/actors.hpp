@@ -674,15 +674,20 @@ using miner_actor = caf::typed_actor<
   /// an append that outlives it answers outcome_unknown).
   caf::replies_to<mine_atom, deadline_t>::with<mine_outcome>>;
 
-/// Verifies the blocks a native peer sent, off the scheduler (spawned
-/// detached per answer). HTTP peers' chains are read and validated as they
-/// arrive, by the chain_fetcher.
+/// Verifies the blocks a native peer sends after the last block both hold,
+/// off the scheduler (spawned detached, one per pull, see spawn_verifier):
+/// each answer is parsed as it arrives, while the next one travels. HTTP
+/// peers' chains are read and validated as they arrive, by the
+/// chain_fetcher.
 using verifier_actor = caf::typed_actor<
-  /// Parses and validates blocks a native peer sent after our block
-  /// `shared` (whose hash is the last argument): strings of one or more
-  /// blocks joined by ", ", in order.
-  caf::replies_to<verify_atom, std::vector<std::string>, std::string,
-                  std::uint64_t, std::string>::with<verified_chain>>;
+  /// Parses the peer's next answer: strings of one or more blocks joined
+  /// by ", ", in order, following the blocks of the answers before. After
+  /// a bad block, further answers are ignored.
+  caf::reacts_to<verify_atom, std::vector<std::string>>,
+  /// The verdict on every answer taken, their links checked from the
+  /// anchor on: the peer's verified chain, or the earliest fault. The
+  /// verifier then quits.
+  caf::replies_to<verify_atom>::with<verified_chain>>;
 
 /// The handles every request handler needs.
 struct node_actors {

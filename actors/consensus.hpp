@@ -108,11 +108,10 @@ void skip_peer(consensus_ptr self, std::uint64_t id, std::uint64_t index,
 void skip_peer(consensus_ptr self, std::uint64_t id, std::uint64_t index,
                const caf::error& err);
 
-/// Verifies the blocks a native peer sent after our block `shared` (hash
-/// `anchor`).
+/// Asks the verifier that took native peer `index`'s answers for its
+/// verdict, within the round's deadline and verify_grace.
 void verify_tail(consensus_ptr self, std::uint64_t id, round_state& r,
-                 std::uint64_t index, std::vector<std::string> blocks,
-                 std::uint64_t shared, std::string anchor);
+                 std::uint64_t index, verifier_actor verifier);
 
 /// Pulls from native peer `index`: its face (through the links actor), its
 /// height, then (when it can win, one peer at a time) the blocks after the

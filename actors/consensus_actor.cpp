@@ -209,18 +209,12 @@ void skip_peer(consensus_ptr self, std::uint64_t id, std::uint64_t index,
   skip_peer(self, id, index, caf_outcome(err), error_text(err));
 }
 
-namespace {
-
-/// Verifies what peer `index` sent on a detached verifier, within the
-/// round's deadline and verify_grace.
-template <class... Ts>
-void verify(consensus_ptr self, std::uint64_t id, round_state& r,
-            std::uint64_t index, Ts&&... xs) {
+void verify_tail(consensus_ptr self, std::uint64_t id, round_state& r,
+                 std::uint64_t index, verifier_actor verifier) {
   ++r.verifications_open;
   auto peer = r.peers[index].text;
-  auto verifier = spawn_verifier(self->system());
   auto timeout = time_left(r.deadline + verify_grace);
-  self->request(verifier, timeout, verify_atom::value, std::forward<Ts>(xs)...)
+  self->request(verifier, timeout, verify_atom::value)
     .then(
       [self, id, index](verified_chain& v) {
         on_verified(self, id, index, std::move(v));
@@ -232,15 +226,6 @@ void verify(consensus_ptr self, std::uint64_t id, round_state& r,
         v.why_skipped = "verification did not finish: " + error_text(err);
         on_verified(self, id, index, std::move(v));
       });
-}
-
-} // namespace
-
-void verify_tail(consensus_ptr self, std::uint64_t id, round_state& r,
-                 std::uint64_t index, std::vector<std::string> blocks,
-                 std::uint64_t shared, std::string anchor) {
-  verify(self, id, r, index, std::move(blocks), r.peers[index].text, shared,
-         std::move(anchor));
 }
 
 namespace {

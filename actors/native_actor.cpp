@@ -33,14 +33,15 @@ namespace {
 constexpr std::size_t max_locator = 256;
 constexpr std::uint64_t max_transfer = 100000;
 /// Canonical bytes of blocks in one answer; the asker pages on. Each
-/// answer costs a round trip, and each buffer on its way (our front, the
-/// peer's front, both CAFs) is touched for the first time when an answer is
-/// the largest yet: a full sync of 100,000 blocks (18.5 MB) took 0.28 s
-/// in 16 MiB answers, 0.25 s in 8, 0.24 s in 4, 0.22 s in 1, on loopback.
-/// 4 MiB keeps a sync over a 50 ms link to five round trips.
-constexpr std::size_t max_answer_bytes = 4 << 20;
+/// answer costs a round trip, but the asker parses each answer while the
+/// next one travels, and what is left after the last one arrives is about
+/// one answer's parsing: a full sync of 100,000 blocks (18.5 MB) on
+/// loopback took 0.15 s in 4 MiB answers, 0.135 s in 2 and 0.127-0.144 s
+/// in 1 (with buffers kept between answers, see net/core.hpp). 2 MiB keeps
+/// a sync over a 50 ms link to ten round trips.
+constexpr std::size_t max_answer_bytes = 2 << 20;
 /// An answer's blocks go as strings of about this many bytes (runs of
-/// consecutive blocks), so that the asker can parse them side by side.
+/// consecutive blocks, copied whole from the chain's segments).
 constexpr std::size_t run_bytes = 256 << 10;
 
 /// What one peer node may cost us a second. Over budget, announcements and

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "actors/verifier.hpp"
 #include "model/json_blocks.hpp"
 
 namespace dlt {
@@ -18,12 +19,20 @@ namespace {
 struct native_pull {
   caf::strong_actor_ptr peer;      // its face
   std::uint64_t height = 0;        // the peer's, as it said
-  std::uint64_t shared = 0;        // the last block both hold
-  std::string anchor;              // its hash
   std::uint64_t have = 0;          // the index of the last block received
-  /// The peer's blocks after `shared`, in order, as it sent them: strings
-  /// of one or more blocks (the verifier reads them).
-  std::vector<std::string> blocks;
+  /// Parses the answers as they come (from the first answer on, which
+  /// names the last block both hold); asked for its verdict at the end.
+  verifier_actor verifier;
+
+  native_pull() = default;
+  native_pull(const native_pull&) = delete;
+  native_pull& operator=(const native_pull&) = delete;
+  /// A pull given up (a bad answer, a peer that stopped, a round that
+  /// ended) stops its verifier, which would otherwise wait for ever.
+  ~native_pull() {
+    if (verifier)
+      caf::anon_send_exit(verifier, caf::exit_reason::user_shutdown);
+  }
 };
 
 std::uint64_t ms(std::chrono::milliseconds d) {
@@ -38,7 +47,7 @@ void pull_blocks(consensus_ptr self, std::uint64_t id, std::uint64_t index,
                  std::vector<std::string> hashes) {
   auto& r = self->state.rounds.at(id);
   auto batch = self->state.settings.native_batch;
-  bool first = pull->blocks.empty();
+  bool first = !pull->verifier;
   // With others waiting, one peer may take half of what is left: a peer
   // that claims a height and never delivers cannot use up the round.
   auto left = r.candidates.empty() ? remaining(r) : remaining(r) / 2;
@@ -61,21 +70,21 @@ void pull_blocks(consensus_ptr self, std::uint64_t id, std::uint64_t index,
           if (shared != 0 && at == loc.indexes.end())
             return skip_peer(self, id, index, "invalid",
                              "answered a fork point we did not offer");
-          pull->shared = shared;
           pull->have = shared;
-          pull->anchor = shared == 0 ? std::string{genesis_previous_hash}
-                                     : loc.hashes[at - loc.indexes.begin()];
+          pull->verifier = spawn_verifier(
+            self->system(), it->second.peers[index].text, shared,
+            shared == 0 ? std::string{genesis_previous_hash}
+                        : loc.hashes[at - loc.indexes.begin()],
+            pull->height - shared);
         } else if (shared != pull->have) {
           return skip_peer(self, id, index, "invalid",
                            "did not continue after the block we named");
         }
-        bool more = !got.empty();
-        std::move(got.begin(), got.end(), std::back_inserter(pull->blocks));
-        if (more) {
+        if (!got.empty()) {
           // An answer ends with its last block alone: its index tells how
           // far the peer got, its hash where the next answer continues
-          // (the verifier checks later that every index and link holds).
-          auto last = parse_block_text(pull->blocks.back());
+          // (the verifier checks that every index and link holds).
+          auto last = parse_block_text(got.back());
           if (!last)
             return skip_peer(self, id, index, "invalid",
                              "the last block of an answer: " + last.error());
@@ -83,6 +92,7 @@ void pull_blocks(consensus_ptr self, std::uint64_t id, std::uint64_t index,
             return skip_peer(self, id, index, "invalid",
                              "an answer that ends before it starts");
           pull->have = last->index;
+          self->send(pull->verifier, verify_atom::value, std::move(got));
           if (pull->have < pull->height)
             return pull_blocks(self, id, index, pull, {pull->have},
                                {last->hash});
@@ -90,8 +100,7 @@ void pull_blocks(consensus_ptr self, std::uint64_t id, std::uint64_t index,
         auto r = take_fetch(self, id, index);
         if (!r)
           return;
-        verify_tail(self, id, *r, index, std::move(pull->blocks), pull->shared,
-                    pull->anchor);
+        verify_tail(self, id, *r, index, std::exchange(pull->verifier, {}));
       },
       [self, id, index](caf::error& err) { skip_peer(self, id, index, err); });
 }

@@ -1,12 +1,10 @@
 #include "actors/verifier.hpp"
 
 #include <algorithm>
-#include <iterator>
 #include <optional>
-#include <system_error>
-#include <thread>
 
 #include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "model/json_blocks.hpp"
@@ -14,131 +12,88 @@
 namespace dlt {
 namespace {
 
-/// Below this many bytes a list is parsed on the verifier's thread alone.
-constexpr std::size_t parallel_from_bytes = 2 << 20;
-/// Threads that parse one list at most (the verifier's own among them).
-constexpr unsigned max_parsers = 4;
-/// Fewer bytes than any block takes ({"index": 1, "previous_hash": "",
-/// "timestamp": 0, "transactions": []} is 77): room for every block.
-constexpr std::size_t min_block_bytes = 64;
+/// Room made up front for at most this many blocks (address space: what
+/// no block fills is never touched). A longer pull grows the list.
+constexpr std::uint64_t max_room = 1 << 20;
 
-/// What one parser made of texts[from, to): their blocks in order, up to
-/// the first text that failed, if any.
-struct range_result {
+struct verifier_state {
+  std::string peer;
+  std::uint64_t shared = 0; // the last block both hold
+  std::string anchor;       // its hash
+  /// The blocks parsed so far, in order, straight into one list: moving
+  /// them from one list into the next cost as much as parsing them.
   chain blocks;
-  std::optional<std::size_t> failed; // the text's position
-  std::size_t before_failed = 0;     // blocks read before that text
+  /// Why the earliest bad block is bad (empty: none so far).
+  std::string failed;
+  static inline const char* name = "verifier";
 };
 
-/// Blocks are parsed straight into one list, with room for `room` blocks
-/// (address space: what no block fills is never touched); moving them from
-/// one list into the next cost as much as parsing them.
-range_result parse_range(const std::vector<std::string>& texts,
-                         std::size_t from, std::size_t to, std::size_t room) {
-  range_result out;
-  out.blocks.reserve(room);
-  for (auto i = from; i < to; ++i) {
-    auto read = out.blocks.size();
-    auto got = blocks_from_list_body(texts[i], 1, std::move(out.blocks));
+using verifier_ptr = verifier_actor::stateful_pointer<verifier_state>;
+
+/// Parses one answer onto the blocks before it; each string is freed once
+/// read, so an answer's text and its blocks are not both held whole. (Two
+/// threads per answer were tried: the transfer of the next answer needs
+/// the other core, and syncs took longer.)
+void take_answer(verifier_state& st, std::vector<std::string>& texts) {
+  for (auto& text : texts) {
+    if (!st.failed.empty())
+      return; // the earliest bad block is named already
+    // Errors name blocks by their place in the whole chain (counted before
+    // the list is moved into the call).
+    auto first = st.shared + st.blocks.size() + 1;
+    auto got = blocks_from_list_body(text, first, std::move(st.blocks));
     if (!got) {
-      out.failed = i;
-      out.before_failed = read;
-      break;
+      st.failed = got.error();
+      st.blocks = {};
+      return;
     }
-    out.blocks = std::move(*got);
+    st.blocks = std::move(*got);
+    std::string{}.swap(text);
   }
-  return out;
 }
 
-verified_chain verify_blocks(const std::vector<std::string>& texts,
-                             const std::string& peer, std::uint64_t shared,
-                             const std::string& anchor) {
+verified_chain verdict(verifier_state& st) {
   verified_chain out;
-  out.peer = peer;
-  out.shared = shared;
-  auto skipped = [&](std::string why) {
+  out.peer = st.peer;
+  out.shared = st.shared;
+  auto err = !st.failed.empty()
+               ? std::optional<std::string>{st.failed}
+               : links_error(st.anchor, st.shared + 1, st.blocks);
+  if (err) {
     out.result = "invalid";
-    out.why_skipped = std::move(why);
-    return std::move(out);
-  };
-  // Parsing and hashing each block is most of the work and needs nothing
-  // of the blocks around it: a long answer (a native sync: strings of many
-  // blocks each) is cut into ranges of about as many bytes, parsed side by
-  // side; the links are checked afterwards, in order.
-  std::size_t bytes = 0;
-  for (const auto& t : texts)
-    bytes += t.size();
-  auto parsers = std::max<std::size_t>(
-    1, std::min<std::size_t>({std::thread::hardware_concurrency(), max_parsers,
-                              texts.size(), bytes / parallel_from_bytes}));
-  // Range k starts at the first text after k/parsers of the bytes.
-  std::vector<std::size_t> bounds{0};
-  for (std::size_t i = 0, seen = 0; i < texts.size() && bounds.size() < parsers; ++i) {
-    seen += texts[i].size();
-    if (seen * parsers >= bytes * bounds.size())
-      bounds.push_back(i + 1);
+    out.why_skipped = st.failed.empty() ? "invalid chain: " + *err : *err;
+  } else {
+    out.blocks = std::make_shared<chain>(std::move(st.blocks));
   }
-  while (bounds.size() <= parsers)
-    bounds.push_back(texts.size());
-  std::vector<range_result> ranges(parsers);
-  std::vector<std::thread> helpers;
-  auto parse = [&](std::size_t k) {
-    std::size_t range_bytes = 0;
-    for (auto i = bounds[k]; i < bounds[k + 1]; ++i)
-      range_bytes += texts[i].size();
-    // The first range's list becomes the whole chain: room for all.
-    ranges[k] = parse_range(texts, bounds[k], bounds[k + 1],
-                            (k == 0 ? bytes : range_bytes) / min_block_bytes + 1);
-  };
-  std::size_t started = 1;
-  try {
-    for (; started < parsers; ++started)
-      helpers.emplace_back(parse, started);
-  } catch (const std::system_error&) {
-    // No thread to be had: the ranges left are parsed here.
-  }
-  parse(0);
-  for (auto k = started; k < parsers; ++k)
-    parse(k);
-  for (auto& t : helpers)
-    t.join();
-  // The earliest failure, as read in order: every block before it parsed,
-  // so its number is known; the text is read again to name the block.
-  std::uint64_t before = shared;
-  for (const auto& r : ranges) {
-    if (r.failed) {
-      auto again = blocks_from_list_body(texts[*r.failed],
-                                         before + r.before_failed + 1);
-      return skipped(again ? "a block list that parsed once and not twice"
-                           : again.error());
-    }
-    before += r.blocks.size();
-  }
-  chain tail = std::move(ranges[0].blocks);
-  for (std::size_t k = 1; k < ranges.size(); ++k)
-    tail.insert(tail.end(), std::make_move_iterator(ranges[k].blocks.begin()),
-                std::make_move_iterator(ranges[k].blocks.end()));
-  if (auto err = links_error(anchor, shared + 1, tail))
-    return skipped("invalid chain: " + *err);
-  out.blocks = std::make_shared<chain>(std::move(tail));
   return out;
 }
 
-verifier_actor::behavior_type verifier_behavior(verifier_actor::pointer self) {
+verifier_actor::behavior_type
+verifier_behavior(verifier_ptr self, std::string peer, std::uint64_t shared,
+                  std::string anchor, std::uint64_t expected) {
+  auto& st = self->state;
+  st.peer = std::move(peer);
+  st.shared = shared;
+  st.anchor = std::move(anchor);
+  st.blocks.reserve(std::min(expected, max_room));
   return {
-    [self](verify_atom, const std::vector<std::string>& texts,
-           const std::string& peer, std::uint64_t shared,
-           const std::string& anchor) {
-      self->quit(); // one job per verifier
-      return verify_blocks(texts, peer, shared, anchor);
+    [self](verify_atom, std::vector<std::string>& texts) {
+      take_answer(self->state, texts);
+    },
+    [self](verify_atom) {
+      self->quit(); // one pull per verifier
+      return verdict(self->state);
     },
   };
 }
 
 } // namespace
 
-verifier_actor spawn_verifier(caf::actor_system& sys) {
-  return sys.spawn<caf::detached>(verifier_behavior);
+verifier_actor spawn_verifier(caf::actor_system& sys, std::string peer,
+                              std::uint64_t shared, std::string anchor,
+                              std::uint64_t expected) {
+  return sys.spawn<caf::detached>(verifier_behavior, std::move(peer), shared,
+                                  std::move(anchor), expected);
 }
 
 } // namespace dlt

@@ -1,7 +1,8 @@
 #pragma once
-// The verifier: parses and validates one peer's chain on a detached thread
-// of its own (a long chain is CPU work that must not starve the scheduler).
-// Used by the consensus actor, one verifier per answer.
+// The verifier: parses and validates one native peer's blocks on a detached
+// thread of its own (a long chain is CPU work that must not starve the
+// scheduler). The consensus actor spawns one per pull and hands it each
+// answer as it arrives, so parsing overlaps the transfer of the next.
 
 #include <caf/fwd.hpp>
 
@@ -9,7 +10,11 @@
 
 namespace dlt {
 
-/// A detached verifier; it answers one verify request and quits.
-verifier_actor spawn_verifier(caf::actor_system& sys);
+/// A detached verifier of the blocks `peer` sends after our block `shared`
+/// (whose hash is `anchor`); `expected`: how many it said it would send
+/// (room is made for at most a million of them up front).
+verifier_actor spawn_verifier(caf::actor_system& sys, std::string peer,
+                              std::uint64_t shared, std::string anchor,
+                              std::uint64_t expected);
 
 } // namespace dlt

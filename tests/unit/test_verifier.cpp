@@ -1,7 +1,8 @@
 // The verifier: a native peer's block list (strings of one block or runs
-// of them) is parsed in ranges side by side when it is long; the verdict
-// must be the one reading it in order would give (the same chain, or the
-// earliest bad block named).
+// of them) arrives in answers and is parsed answer by answer as they come;
+// the verdict must be the one reading the whole list in order would give
+// (the same chain, or the earliest bad block named), wherever the answers
+// are cut.
 
 #include <catch2/catch.hpp>
 
@@ -34,12 +35,26 @@ std::vector<std::string> block_texts(std::uint64_t shared,
   return texts;
 }
 
+/// Verifies `texts` as a native pull does: handed to one verifier in
+/// answers (cut at `cuts`, so a bad block or link can fall anywhere in
+/// one), then asked for the verdict.
 dlt::verified_chain verify(caf::scoped_actor& self,
-                           const std::vector<std::string>& texts,
-                           std::uint64_t shared, const std::string& anchor) {
-  return test::ask<dlt::verified_chain>(self, dlt::spawn_verifier(self->system()),
-                                        dlt::verify_atom::value, texts,
-                                        std::string{"peer"}, shared, anchor);
+                           std::vector<std::string> texts, std::uint64_t shared,
+                           const std::string& anchor,
+                           std::vector<std::size_t> cuts = {1, 9999, 25000}) {
+  auto verifier = dlt::spawn_verifier(self->system(), "peer", shared, anchor,
+                                      texts.size());
+  std::size_t from = 0;
+  cuts.push_back(texts.size());
+  for (auto to : cuts) {
+    to = std::min(to, texts.size());
+    if (to <= from)
+      continue;
+    self->send(verifier, dlt::verify_atom::value,
+               std::vector<std::string>(texts.begin() + from, texts.begin() + to));
+    from = to;
+  }
+  return test::ask<dlt::verified_chain>(self, verifier, dlt::verify_atom::value);
 }
 
 } // namespace
@@ -65,7 +80,7 @@ TEST_CASE("a long native block list verifies as read in order") {
     }
     CHECK(v.blocks->back().hash == expected.back().hash);
   }
-  SECTION("the earliest bad block is named, wherever the ranges are cut") {
+  SECTION("the earliest bad block is named, wherever the answers are cut") {
     texts[40000] = "{\"index\": 40008}";
     auto v = verify(self, texts, 7, anchor);
     CHECK(v.result == "invalid");
@@ -75,8 +90,8 @@ TEST_CASE("a long native block list verifies as read in order") {
     v = verify(self, texts, 7, anchor);
     CHECK(v.why_skipped.rfind("block 38: ", 0) == 0);
   }
-  SECTION("a broken link between two ranges is found") {
-    // Block 25,008 (the middle, where two parsers meet) re-sealed onto a
+  SECTION("a broken link between two answers is found") {
+    // Block 25,008 (the first of an answer) re-sealed onto a
     // different previous block: every block parses, the links do not hold.
     auto b = dlt::seal_block(25008, std::string(64, 'b'), 1.0,
                              {dlt::transaction_json("forged")});
