@@ -685,7 +685,8 @@ using verifier_actor = caf::typed_actor<
   /// a bad block, further answers are ignored.
   caf::reacts_to<verify_atom, std::vector<std::string>>,
   /// The verdict on every answer taken, their links checked from the
-  /// anchor on: the peer's verified chain, or the earliest fault. The
+  /// anchor on: the peer's verified chain, or why not (the first block
+  /// that does not parse, else the first link that does not hold). The
   /// verifier then quits.
   caf::replies_to<verify_atom>::with<verified_chain>>;
 

@@ -13,8 +13,9 @@ namespace dlt {
 namespace {
 
 /// Room made up front for at most this many blocks (address space: what
-/// no block fills is never touched). A longer pull grows the list.
-constexpr std::uint64_t max_room = 1 << 20;
+/// no block fills is never touched; ~26 MB whatever height a peer claims).
+/// A longer pull grows the list.
+constexpr std::uint64_t max_room = 1 << 17;
 
 struct verifier_state {
   std::string peer;

@@ -12,7 +12,7 @@ namespace dlt {
 
 /// A detached verifier of the blocks `peer` sends after our block `shared`
 /// (whose hash is `anchor`); `expected`: how many it said it would send
-/// (room is made for at most a million of them up front).
+/// (room is made for at most 131,072 of them up front).
 verifier_actor spawn_verifier(caf::actor_system& sys, std::string peer,
                               std::uint64_t shared, std::string anchor,
                               std::uint64_t expected);

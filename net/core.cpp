@@ -100,17 +100,15 @@ spare_frames::spare_frames(boost::asio::io_context& ioc, std::size_t count,
                            std::size_t largest, std::chrono::milliseconds idle)
   : count_(count), largest_(largest), idle_(idle), timer_(ioc) {}
 
-std::vector<unsigned char> spare_frames::take(std::size_t bytes) {
-  if (kept_.empty())
-    return {};
+std::vector<unsigned char> spare_frames::take(std::size_t least,
+                                              std::size_t most) {
   auto best = kept_.end();
-  for (auto it = kept_.begin(); it != kept_.end(); ++it) {
-    bool fits = it->capacity() >= bytes;
-    if (best == kept_.end()
-        || (fits ? best->capacity() < bytes || it->capacity() < best->capacity()
-                 : best->capacity() < bytes && it->capacity() > best->capacity()))
+  for (auto it = kept_.begin(); it != kept_.end(); ++it)
+    if (it->capacity() >= least && it->capacity() <= most
+        && (best == kept_.end() || it->capacity() < best->capacity()))
       best = it;
-  }
+  if (best == kept_.end())
+    return {};
   auto buffer = std::move(*best);
   kept_.erase(best);
   return buffer;
@@ -134,7 +132,9 @@ void spare_frames::give(std::vector<unsigned char>&& buffer) {
   // Re-arming cancels the wait before: only a quiet `idle` frees them.
   timer_.expires_after(idle_);
   timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec)
+    // A wait that ended just before a give() re-armed the timer is not
+    // cancelled by it: only a deadline really passed frees the buffers.
+    if (!ec && timer_.expiry() <= std::chrono::steady_clock::now())
       kept_.clear();
   });
 }

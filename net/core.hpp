@@ -100,21 +100,25 @@ constexpr std::size_t keep_capacity = 1 << 20;
 /// sync relays answers of megabytes one after another; a buffer allocated
 /// anew for each (mapped on its own, zero-filled by the kernel page by page,
 /// unmapped after) cost more than relaying its bytes, and one grown as a
-/// peer's answer arrives was copied at every doubling on top. At most
-/// `count` buffers of at most `largest` bytes are kept, and all are freed
-/// once none was asked for during `idle`.
+/// peer's answer arrived was copied at every doubling on top. At most
+/// `count` buffers of at most `largest` bytes are kept, all freed once none
+/// was asked for during `idle`, and counted in the front's memory bound
+/// (front_core::check_memory frees them first).
 class spare_frames {
 public:
   spare_frames(boost::asio::io_context& ioc, std::size_t count,
                std::size_t largest, std::chrono::milliseconds idle);
-  /// An empty buffer: the smallest kept one with room for `bytes`, else the
-  /// largest kept one, else a new one.
-  std::vector<unsigned char> take(std::size_t bytes);
-  /// Keeps `buffer` (emptied) if it is worth keeping and there is room.
+  /// An empty buffer with room for `least` bytes and no more than `most`
+  /// (a frame never holds much more memory than it needs): the smallest
+  /// kept one that fits, else an empty one (no room).
+  std::vector<unsigned char> take(std::size_t least, std::size_t most);
+  /// Keeps `buffer` (emptied) if it is larger than keep_capacity and at
+  /// most `largest`; with `count` kept, it replaces the smallest one if it
+  /// is larger.
   void give(std::vector<unsigned char>&& buffer);
   /// Capacity of the buffers kept.
   std::size_t bytes() const;
-  /// Frees them all (on stop).
+  /// Frees them all.
   void clear();
 
 private:

@@ -104,6 +104,9 @@ void front_core::check_memory() {
   auto bound = settings.max_memory > 0
                  ? settings.max_memory
                  : 4 * static_cast<std::size_t>(settings.limits.max_message);
+  // The spare buffers are the first to go: nobody waits on them.
+  if (held + spares.bytes() > bound)
+    spares.clear();
   while (held > bound) {
     session_base* largest = nullptr;
     for (auto* s : sessions)

@@ -4,7 +4,8 @@
 //
 //   up   (peer -> CAF): one frame at a time. The header is judged before
 //        its payload is read; the payload buffer grows only as bytes
-//        arrive; the whole frame is judged, then written to CAF, and only
+//        arrive (or is a spare buffer kept by the front, counted whole at
+//        once); the whole frame is judged, then written to CAF, and only
 //        then is the next one read. Reading pauses while the peer has too
 //        many requests unanswered or is over its frame/byte budget.
 //   down (CAF -> peer): always reading, so CAF's buffers never grow; frames
@@ -73,6 +74,10 @@ struct framing {
   /// the reads, and only [0, filled) holds bytes read.
   bool direct = false;
   std::size_t filled = 0;
+  /// Non-zero: `frame` is one of the front's spare buffers, counted whole
+  /// (its capacity) from the moment it was taken, so what it holds as the
+  /// payload arrives is not counted again.
+  std::size_t whole = 0;
 
   std::size_t available() const { return end - begin; }
   void make_room() {
@@ -300,12 +305,13 @@ private:
         f.keep = j.what == verdict::forward;
         f.frame.clear();
         if (f.keep) {
-          take_spare(f, f.hdr.payload_len);
+          if (!take_spare_up())
+            return;
           f.frame.reserve(header_size
                           + std::min<std::size_t>(f.hdr.payload_len, direct_read));
           f.frame.insert(f.frame.end(), f.scratch.begin() + f.begin,
                          f.scratch.begin() + f.begin + header_size);
-          hold(header_size);
+          hold_up(header_size);
         }
         f.begin += header_size;
         f.need = f.hdr.payload_len;
@@ -319,7 +325,7 @@ private:
         if (f.keep) {
           f.frame.insert(f.frame.end(), f.scratch.begin() + f.begin,
                          f.scratch.begin() + f.begin + take);
-          hold(take);
+          hold_up(take);
         }
         f.begin += take;
         f.need -= take;
@@ -391,24 +397,46 @@ private:
     if (!f.direct)
       return;
     f.direct = false;
-    hold(-static_cast<std::ptrdiff_t>(f.frame.size() - f.filled));
+    hold_up(-static_cast<std::ptrdiff_t>(f.frame.size() - f.filled));
     f.frame.resize(f.filled);
   }
 
   void release_frame() {
     end_direct();
-    hold(-static_cast<std::ptrdiff_t>(up_.frame.size()));
+    hold(-static_cast<std::ptrdiff_t>(up_.whole > 0 ? up_.whole
+                                                    : up_.frame.size()));
+    up_.whole = 0;
     up_.frame.clear();
     give_spare(up_.frame);
   }
 
-  /// A large payload's frame is one of the front's spare buffers if one is
-  /// kept (its pages are already there); it still grows only as bytes come.
-  void take_spare(framing& f, std::size_t payload) {
-    if (payload >= direct_read && f.frame.capacity() < header_size + payload) {
-      give_spare(f.frame);
-      f.frame = core_->spares.take(header_size + payload);
-    }
+  /// Counts bytes of the frame being read from the peer (not again when
+  /// it is a spare counted whole).
+  void hold_up(std::ptrdiff_t delta) {
+    if (up_.whole == 0)
+      hold(delta);
+  }
+
+  /// A large payload announced by the peer (only an answer to our own
+  /// request may be large) is read into one of the front's spare buffers
+  /// if one fits it well (at most three times its size): its pages are
+  /// already there. The buffer is counted whole at once, so a peer that
+  /// stops sending holds no memory the front's bound does not see (and
+  /// with too much held, a connection is closed). False: this one was.
+  bool take_spare_up() {
+    auto& f = up_;
+    auto need = header_size + static_cast<std::size_t>(f.hdr.payload_len);
+    if (f.hdr.payload_len < direct_read || f.frame.capacity() >= need)
+      return true;
+    auto spare = core_->spares.take(need, 3 * need);
+    if (spare.capacity() == 0)
+      return true; // grown as the bytes arrive instead
+    give_spare(f.frame);
+    f.frame = std::move(spare);
+    f.whole = f.frame.capacity();
+    hold(static_cast<std::ptrdiff_t>(f.whole));
+    core_->check_memory();
+    return !closed_;
   }
 
   /// A buffer too large to stay with this connection goes to the spares.
@@ -435,7 +463,7 @@ private:
       if (f.filled == f.frame.size()) {
         auto chunk = std::min(f.need, std::max(direct_read, f.filled));
         f.frame.resize(f.filled + chunk);
-        hold(chunk);
+        hold_up(chunk);
         core_->check_memory();
         if (closed_)
           return;
@@ -506,7 +534,14 @@ private:
                          + " bytes",
                        true);
         f.frame.clear();
-        take_spare(f, f.hdr.payload_len);
+        if (header_size + f.hdr.payload_len > keep_capacity
+            && f.frame.capacity() < header_size + f.hdr.payload_len) {
+          // CAF's frames are ours and arrive whole at once: room for all
+          // of it, from the spares when one fits it well.
+          give_spare(f.frame);
+          f.frame = core_->spares.take(header_size + f.hdr.payload_len,
+                                       2 * (header_size + f.hdr.payload_len));
+        }
         f.frame.reserve(header_size + f.hdr.payload_len);
         f.frame.insert(f.frame.end(), f.scratch.begin() + f.begin,
                        f.scratch.begin() + f.begin + header_size);
