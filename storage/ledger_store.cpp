@@ -14,35 +14,34 @@
 #include "model/json_blocks.hpp"
 #include "model/sha256.hpp"
 #include "model/peer_address.hpp"
+#include "storage/ledger_migrate.hpp"
 
 namespace dlt {
 
 namespace {
 
-constexpr int schema_version = 1;
+/// Format 2 keeps an adopted chain's blocks in runs (a row for many
+/// consecutive blocks) instead of a row per block: storing 100,000 blocks
+/// cost ~60 ms by rows, most of it SQLite's work per row, and ~30 ms by
+/// runs, most of it writing and syncing the bytes. Format 1 ledgers are
+/// rewritten to format 2 when opened (ledger_migrate.cpp).
+constexpr int schema_version = 2;
 
-/// Blocks of an adopted chain go in by this many rows per INSERT: each run
-/// of a statement opens a cursor and seeks the table's end once. Storing
-/// 100,000 blocks (dlt-bench store_chain): 82-87 ms one row at a time,
-/// 79 ms by 64, 72 ms by 256, 67-69 ms by 1,024.
-constexpr std::size_t blocks_per_insert = 1024;
+/// A change adding at least this many blocks starts the log's writeback
+/// as it goes (log_writeback).
+constexpr std::size_t long_change_blocks = 1024;
 
-const std::string& insert_blocks_sql() {
-  static const std::string sql = [] {
-    std::string s = "INSERT INTO blocks(idx, hash, json) VALUES";
-    for (std::size_t k = 0; k < blocks_per_insert; ++k)
-      s += k ? ",(?,?,?)" : "(?,?,?)";
-    return s;
-  }();
-  return sql;
-}
-
-constexpr const char* schema_sql = R"sql(
-CREATE TABLE blocks (
-  idx  INTEGER PRIMARY KEY,  -- the block's index: 1, 2, 3, ...
-  hash TEXT NOT NULL,        -- SHA-256 of json, as peers link to it
-  json TEXT NOT NULL         -- canonical bytes: json.dumps(block, sort_keys=True)
+constexpr const char* block_runs_sql = R"sql(
+CREATE TABLE block_runs (
+  first  INTEGER PRIMARY KEY, -- index of the run's first block: 1, 2, ...
+  count  INTEGER NOT NULL,    -- its blocks: first .. first + count - 1
+  hashes BLOB NOT NULL,       -- their SHA-256 digests, 32 bytes each, in order
+  json   TEXT NOT NULL        -- their canonical bytes, json.dumps(block,
+                              -- sort_keys=True), joined by ", "
 );
+)sql";
+
+constexpr const char* other_tables_sql = R"sql(
 CREATE TABLE own_blocks (hash TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE pending (
   seq  INTEGER PRIMARY KEY,  -- queue order
@@ -115,6 +114,68 @@ std::optional<std::string> scan(sqlite3* db, const char* sql, F&& row) {
   return std::nullopt;
 }
 
+/// Reads one row of block_runs onto `blocks` (the blocks before it) and
+/// checks it: it starts where they end, its text is the canonical bytes of
+/// `count` blocks joined by ", ", each block has the stored hash, its own
+/// index and a link to the block before. Names what is wrong, where.
+std::optional<std::string> check_run(sqlite3_stmt* row, chain& blocks) {
+  auto n = blocks.size() + 1; // the block this run must start with
+  auto first = sqlite3_column_int64(row, 0);
+  auto count = sqlite3_column_int64(row, 1);
+  auto name = [](std::uint64_t k) { return "block " + std::to_string(k); };
+  if (first != static_cast<std::int64_t>(n)) {
+    if (first > static_cast<std::int64_t>(n))
+      return n == 1 ? std::string{"the chain does not start with block 1"}
+                    : name(n) + " is missing";
+    return name(static_cast<std::uint64_t>(first)) + " is stored twice";
+  }
+  auto hashes = static_cast<const std::uint8_t*>(sqlite3_column_blob(row, 2));
+  auto hash_bytes = sqlite3_column_bytes(row, 2);
+  if (count < 1 || count > (std::int64_t{1} << 24)
+      || hash_bytes != 32 * count || sqlite3_column_type(row, 2) != SQLITE_BLOB)
+    return "the run from " + name(n) + " says it holds "
+           + std::to_string(count) + " blocks, with "
+           + std::to_string(hash_bytes) + " bytes of hashes";
+  // Read in place: SQLite's text stays valid until the next step. The one
+  // reader of blocks from text, as for peers' blocks: every value this
+  // node (or an older one) could have stored reads back.
+  auto json = column_view(row, 3);
+  auto got = blocks_from_list_body(json, n, std::move(blocks));
+  if (!got)
+    return got.error();
+  blocks = std::move(*got);
+  if (blocks.size() - (n - 1) != static_cast<std::uint64_t>(count))
+    return "the run from " + name(n) + " holds "
+           + std::to_string(blocks.size() - (n - 1)) + " blocks, not "
+           + std::to_string(count);
+  std::size_t at = 0; // where the next block's bytes start in json
+  char hex[64];
+  for (auto k = n - 1; k < blocks.size(); ++k) {
+    const auto& b = blocks[k];
+    auto where = [&] { return name(k + 1) + ": "; };
+    if (k > n - 1 && json.substr(at, 2) == ", ")
+      at += 2;
+    else if (k > n - 1)
+      return where() + "its bytes are not in canonical form";
+    if (json.compare(at, b.json.size(), b.json) != 0)
+      return where() + "its bytes are not in canonical form";
+    at += b.json.size();
+    if (b.index != k + 1)
+      return where() + "its JSON says index " + std::to_string(b.index);
+    digest_hex(hashes + 32 * (k - (n - 1)), hex);
+    if (b.hash != std::string_view(hex, 64))
+      return where() + "its stored hash is not the hash of its bytes";
+    if (k > 0 && b.previous_hash != blocks[k - 1].hash)
+      return where() + "previous_hash is not the hash of block "
+             + std::to_string(k);
+    if (k == 0 && b.previous_hash != genesis_previous_hash)
+      return std::string{"block 1: previous_hash of a genesis block must be \"0\""};
+  }
+  if (at != json.size())
+    return name(blocks.size()) + ": its bytes are not in canonical form";
+  return std::nullopt;
+}
+
 } // namespace
 
 block_row row_of(std::shared_ptr<const block> b) {
@@ -153,7 +214,7 @@ void ledger_change::merge_pending(ledger_change&& other) {
 
 struct ledger_store::statements {
   statement begin, commit, rollback;
-  statement insert_block, insert_blocks, truncate_blocks;
+  statement insert_run, last_run_before, cut_run, truncate_runs;
   statement insert_own, delete_own;
   statement insert_tx, delete_tx;
   statement insert_peer, delete_peer;
@@ -306,11 +367,15 @@ std::optional<std::string> ledger_store::prepare() {
       return "it is not a dlt-node ledger (" + errmsg(db_) + ")";
     if (sqlite3_column_int(st.get(), 0) != 0)
       return "it is an SQLite database, but not a dlt-node ledger";
-    std::string create = "BEGIN;" + std::string{schema_sql}
+    std::string create = "BEGIN;" + std::string{block_runs_sql}
+                         + other_tables_sql
                          + "PRAGMA user_version="
                          + std::to_string(schema_version) + ";COMMIT;";
     if (auto err = exec(create.c_str()))
       return "cannot create the ledger: " + *err;
+  } else if (version == 1) {
+    if (auto err = migrate_format_1(db_, block_runs_sql))
+      return *err;
   } else if (version != schema_version) {
     return "it has ledger format " + std::to_string(version)
            + "; this dlt-node reads format " + std::to_string(schema_version);
@@ -324,9 +389,13 @@ std::optional<std::string> ledger_store::prepare() {
     {s.begin, "BEGIN IMMEDIATE"},
     {s.commit, "COMMIT"},
     {s.rollback, "ROLLBACK"},
-    {s.insert_block, "INSERT INTO blocks(idx, hash, json) VALUES(?1, ?2, ?3)"},
-    {s.insert_blocks, insert_blocks_sql().c_str()},
-    {s.truncate_blocks, "DELETE FROM blocks WHERE idx >= ?1"},
+    {s.insert_run, "INSERT INTO block_runs(first, count, hashes, json)"
+                   " VALUES(?1, ?2, ?3, ?4)"},
+    {s.last_run_before, "SELECT first, count, hashes, json FROM block_runs"
+                        " WHERE first < ?1 ORDER BY first DESC LIMIT 1"},
+    {s.cut_run, "UPDATE block_runs SET count = ?2, hashes = ?3, json = ?4"
+                " WHERE first = ?1"},
+    {s.truncate_runs, "DELETE FROM block_runs WHERE first >= ?1"},
     {s.insert_own, "INSERT OR IGNORE INTO own_blocks(hash) VALUES(?1)"},
     {s.delete_own, "DELETE FROM own_blocks WHERE hash = ?1"},
     {s.insert_tx, "INSERT INTO pending(seq, json) VALUES(?1, ?2)"},
@@ -358,7 +427,7 @@ result<stored_ledger> ledger_store::load() {
   {
     // The list is sized once (not moved as it grows: a block is 200 bytes).
     statement st;
-    if (st.prepare(db_, "SELECT max(idx) FROM blocks")
+    if (st.prepare(db_, "SELECT max(first + count - 1) FROM block_runs")
         && sqlite3_step(st.get()) == SQLITE_ROW) {
       auto last = sqlite3_column_int64(st.get(), 0);
       if (last > 0 && last < (std::int64_t{1} << 32))
@@ -366,33 +435,11 @@ result<stored_ledger> ledger_store::load() {
     }
   }
   using problem = std::optional<std::string>;
-  auto blocks_ok = scan(db_, "SELECT idx, hash, json FROM blocks ORDER BY idx",
+  auto blocks_ok = scan(db_,
+                        "SELECT first, count, hashes, json FROM block_runs"
+                        " ORDER BY first",
                         [&](sqlite3_stmt* row) -> problem {
-    auto n = out.blocks.size() + 1;
-    auto where = [n] { return "block " + std::to_string(n) + ": "; };
-    auto idx = sqlite3_column_int64(row, 0);
-    if (idx != static_cast<std::int64_t>(n))
-      return n == 1 ? "the chain does not start with block 1"
-                    : "block " + std::to_string(n) + " is missing";
-    // Read in place: SQLite's text stays valid until the next step.
-    auto stored_hash = column_view(row, 1);
-    auto json = column_view(row, 2);
-    // The one reader of blocks from text, as for peers' blocks: every value
-    // this node (or an older one) could have stored reads back.
-    auto b = block_from_text(json, true);
-    if (!b)
-      return where() + b.error();
-    if (b->index != n)
-      return where() + "its JSON says index " + std::to_string(b->index);
-    if (b->hash != stored_hash)
-      return where() + "its stored hash is not the hash of its bytes";
-    if (n > 1 && b->previous_hash != out.blocks.back().hash)
-      return where() + "previous_hash is not the hash of block "
-             + std::to_string(n - 1);
-    if (n == 1 && b->previous_hash != genesis_previous_hash)
-      return std::string{"block 1: previous_hash of a genesis block must be \"0\""};
-    out.blocks.push_back(std::move(*b));
-    return std::nullopt;
+    return check_run(row, out.blocks);
   });
   if (blocks_ok)
     return damaged(*blocks_ok);
@@ -456,52 +503,88 @@ void bind_text(sqlite3_stmt* st, int i, const std::string& s) {
 
 } // namespace
 
+std::optional<std::string> ledger_store::cut_run_at(std::uint64_t from) {
+  // The run holding block `from` (if any starts before it) keeps the
+  // blocks before it; runs starting at or after it are deleted by the
+  // caller. Cutting reads the run's blocks back to find where block
+  // from - 1 ends: a run is at most a segment, and this is a reorg's step.
+  auto st = stmts_->last_run_before.get();
+  sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(from));
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    std::optional<std::string> err;
+    if (rc != SQLITE_DONE)
+      err = errmsg(db_);
+    sqlite3_reset(st);
+    return err;
+  }
+  auto first = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+  auto count = static_cast<std::uint64_t>(sqlite3_column_int64(st, 1));
+  std::string hashes(
+    static_cast<const char*>(sqlite3_column_blob(st, 2)),
+    static_cast<std::size_t>(sqlite3_column_bytes(st, 2)));
+  std::string json{column_view(st, 3)};
+  sqlite3_reset(st);
+  if (first + count <= from)
+    return std::nullopt; // it ends before `from`
+  auto keep = from - first;
+  auto blocks = blocks_from_list_body(json, first);
+  if (!blocks || blocks->size() != count || hashes.size() != 32 * count)
+    return "the stored run from block " + std::to_string(first)
+           + " cannot be read back";
+  std::size_t end = 0;
+  for (std::size_t k = 0; k < keep; ++k)
+    end += (*blocks)[k].json.size() + (k ? 2 : 0);
+  auto cut = stmts_->cut_run.get();
+  sqlite3_bind_int64(cut, 1, static_cast<std::int64_t>(first));
+  sqlite3_bind_int64(cut, 2, static_cast<std::int64_t>(keep));
+  sqlite3_bind_blob(cut, 3, hashes.data(), static_cast<int>(32 * keep),
+                    SQLITE_STATIC);
+  sqlite3_bind_text(cut, 4, json.data(), static_cast<int>(end), SQLITE_STATIC);
+  return run(cut);
+}
+
 std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
   auto& s = *stmts_;
   std::optional<std::string> err;
   auto fail = [&](const char* what) { return std::string{what} + ": " + *err; };
   if (c.truncate_from > 0) {
-    sqlite3_bind_int64(s.truncate_blocks.get(), 1,
+    if ((err = cut_run_at(c.truncate_from)))
+      return fail("removing blocks");
+    sqlite3_bind_int64(s.truncate_runs.get(), 1,
                        static_cast<std::int64_t>(c.truncate_from));
-    if ((err = run(s.truncate_blocks.get())))
+    if ((err = run(s.truncate_runs.get())))
       return fail("removing blocks");
   }
-  // Every block added, in order, then full runs of blocks_per_insert rows
-  // per statement, then the rest one at a time.
-  struct row_ref {
-    std::uint64_t index;
-    const digest* hash;
-    std::string_view json;
+  // A row per block added one at a time (a mined or announced block), a
+  // row per run (a part of a chain segment: up to 64 KiB of blocks).
+  auto insert = [&](std::uint64_t first, std::size_t count,
+                    const digest* hashes, std::string_view json) {
+    auto st = s.insert_run.get();
+    sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(first));
+    sqlite3_bind_int64(st, 2, static_cast<std::int64_t>(count));
+    sqlite3_bind_blob(st, 3, hashes->data(), static_cast<int>(32 * count),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, json.data(), static_cast<int>(json.size()),
+                      SQLITE_STATIC);
+    err = run(st);
+    if (!err && writeback_)
+      writeback_->stored(json.size());
+    return !err;
   };
-  std::vector<row_ref> rows;
-  rows.reserve(c.block_count());
-  for (const auto& b : c.blocks)
-    rows.push_back({b.index, &b.hash, b.json});
-  for (const auto& r : c.runs)
-    for (auto k = r.from; k < r.to; ++k)
-      rows.push_back({r.first + k, &r.hashes[k], r.block(k)});
-  std::vector<char> hex(64 * std::min(blocks_per_insert, rows.size()));
-  if (rows.size() >= blocks_per_insert && !writeback_)
+  static_assert(sizeof(digest) == 32, "hashes are stored as 32 bytes each");
+  if (c.block_count() >= long_change_blocks && !writeback_)
     writeback_ = std::make_unique<log_writeback>(path_);
-  for (std::size_t i = 0; i < rows.size();) {
-    std::size_t bytes = 0;
-    bool run_of_many = rows.size() - i >= blocks_per_insert;
-    auto count = run_of_many ? blocks_per_insert : 1;
-    auto st = run_of_many ? s.insert_blocks.get() : s.insert_block.get();
-    for (std::size_t k = 0; k < count; ++k, ++i) {
-      const auto& b = rows[i];
-      auto at = static_cast<int>(3 * k);
-      digest_hex(b.hash->data(), hex.data() + 64 * k);
-      sqlite3_bind_int64(st, at + 1, static_cast<std::int64_t>(b.index));
-      sqlite3_bind_text(st, at + 2, hex.data() + 64 * k, 64, SQLITE_STATIC);
-      sqlite3_bind_text(st, at + 3, b.json.data(),
-                        static_cast<int>(b.json.size()), SQLITE_STATIC);
-      bytes += b.json.size();
-    }
-    if ((err = run(st)))
+  for (const auto& b : c.blocks)
+    if (!insert(b.index, 1, &b.hash, b.json))
       return fail("storing a block");
-    if (writeback_)
-      writeback_->stored(bytes);
+  for (const auto& r : c.runs) {
+    if (r.from >= r.to)
+      continue;
+    auto begin = r.begin_of(r.from);
+    if (!insert(r.first + r.from, r.to - r.from, &r.hashes[r.from],
+                r.text.substr(begin, r.ends[r.to - 1] - begin)))
+      return fail("storing blocks");
   }
   for (const auto& h : c.own_added) {
     bind_text(s.insert_own.get(), 1, h);

@@ -4,7 +4,10 @@
 // actor (actors/storage_actor.cpp) is its only user at run time and calls it
 // from a thread of its own; main() opens and loads it before the actors start.
 //
-//   blocks(idx, hash, json)   the chain, one row per block, canonical bytes
+//   block_runs(first, count,  the chain: a row per run of consecutive blocks
+//     hashes, json)           (an adopted chain's ~64 KiB segments, or one
+//                             mined or announced block), their 32-byte
+//                             hashes and canonical bytes joined by ", "
 //   own_blocks(hash)          blocks this node mined (--requeue-orphans)
 //   pending(seq, json)        the mempool in queue order (seq may go negative:
 //                             requeued transactions go in front)
@@ -147,6 +150,9 @@ private:
   /// reason when its content is not a usable ledger.
   std::optional<std::string> prepare();
   std::optional<std::string> apply_one(const ledger_change& c);
+  /// Shortens the run holding block `from`, if it starts before it, to the
+  /// blocks before `from`.
+  std::optional<std::string> cut_run_at(std::uint64_t from);
   /// Runs the deferred checks and begins a transaction.
   std::optional<std::string> begin();
   void roll_back();

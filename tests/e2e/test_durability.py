@@ -374,32 +374,32 @@ class Refusals(unittest.TestCase):
     def test_changed_block_bytes(self):
         self.make_ledger()
         db = sqlite3.connect(self.db)
-        (js,) = db.execute("SELECT json FROM blocks WHERE idx = 3").fetchone()
+        (js,) = db.execute("SELECT json FROM block_runs WHERE first = 3").fetchone()
         db.close()
-        self.edit("UPDATE blocks SET json = ? WHERE idx = 3",
+        self.edit("UPDATE block_runs SET json = ? WHERE first = 3",
                   js.replace('"tx 1"', '"tx X"'))
         self.refused("block 3", "stored hash is not the hash of its bytes")
 
     def test_changed_block_with_its_hash(self):
         self.make_ledger()
         db = sqlite3.connect(self.db)
-        (js,) = db.execute("SELECT json FROM blocks WHERE idx = 3").fetchone()
+        (js,) = db.execute("SELECT json FROM block_runs WHERE first = 3").fetchone()
         db.close()
         forged = js.replace('"tx 1"', '"tx X"')
-        self.edit("UPDATE blocks SET json = ?, hash = ? WHERE idx = 3",
-                  forged, block_hash(json.loads(forged)))
+        self.edit("UPDATE block_runs SET json = ?, hashes = ? WHERE first = 3",
+                  forged, bytes.fromhex(block_hash(json.loads(forged))))
         self.refused("block 4", "previous_hash is not the hash of block 3")
 
     def test_missing_block(self):
         self.make_ledger()
-        self.edit("DELETE FROM blocks WHERE idx = 4")
+        self.edit("DELETE FROM block_runs WHERE first = 4")
         self.refused("block 4 is missing")
 
     def test_non_canonical_block_and_bad_rows(self):
         for sql, params, needle in [
-            ("UPDATE blocks SET json = replace(json, ', ', ',') WHERE idx = 2", (),
+            ("UPDATE block_runs SET json = replace(json, ', ', ',') WHERE first = 2", (),
              "not in canonical form"),
-            ("UPDATE blocks SET json = '{\"index\": 2}' WHERE idx = 2", (),
+            ("UPDATE block_runs SET json = '{\"index\": 2}' WHERE first = 2", (),
              "block 2: block has no"),
             ("UPDATE pending SET json = '{\"data\": 1, \"x\": 2}'", (),
              "pending transaction"),

@@ -67,7 +67,10 @@ std::int64_t committed_rows(const std::string& dir, const char* table = "blocks"
                       SQLITE_OPEN_READONLY, nullptr)
       == SQLITE_OK) {
     sqlite3_stmt* st = nullptr;
-    auto sql = std::string{"SELECT count(*) FROM "} + table;
+    // Blocks are stored in runs: the blocks, not the rows, are counted.
+    auto sql = std::string{table} == "blocks"
+                 ? std::string{"SELECT coalesce(sum(count), 0) FROM block_runs"}
+                 : std::string{"SELECT count(*) FROM "} + table;
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr)
           == SQLITE_OK
         && sqlite3_step(st) == SQLITE_ROW)
