@@ -159,10 +159,25 @@ struct json_segment {
   std::uint64_t count() const { return ends.size(); }
   /// Block `index` (first <= index < first + count()).
   std::string_view block(std::uint64_t index) const;
+  /// Appends the next block (while the segment is not yet published).
+  void add(std::string_view json, const digest& hash);
 };
 
 /// Segments in order, as chain_json and the chain store hold them.
 using json_segments = std::vector<std::shared_ptr<const json_segment>>;
+
+/// A native peer's blocks after our block `shared` as the verifier leaves
+/// them: already in segments (an answer's string itself when it is a run
+/// of canonical blocks), so adopting them copies no block. The first
+/// links to `anchor`, the hash of our block `shared` when we asked.
+struct segment_tail {
+  json_segments segments;
+  std::string anchor;
+
+  /// The number of blocks.
+  std::uint64_t size() const;
+};
+using segment_tail_ptr = std::shared_ptr<segment_tail>;
 
 /// The position in `segments` of the one holding block `index` (the last
 /// whose first block is at most `index`; index >= the first one's first).
@@ -378,14 +393,18 @@ struct fetch_result {
 /// 0 and `blocks` is its whole chain; a native peer sends only what follows
 /// the last block both hold).
 struct verified_chain {
-  chain_ptr blocks; // null when skipped
+  chain_ptr blocks;          // from an HTTP peer; null when skipped
+  segment_tail_ptr segments; // from a native peer; null when skipped
   std::string peer;
   std::string why_skipped;
   std::string result = "ok"; // see peer_outcome
   std::uint64_t shared = 0;
 
+  bool verified() const { return blocks || segments; }
   std::uint64_t length() const {
-    return blocks ? shared + blocks->size() : 0;
+    return blocks     ? shared + blocks->size()
+           : segments ? shared + segments->size()
+                      : 0;
   }
 };
 
@@ -620,6 +639,9 @@ using chain_actor = caf::typed_actor<
   /// chain dropped and forget those it carries, stored in one commit.
   caf::replies_to<replace_atom, std::uint64_t, chain_ptr, bool,
                   std::string>::with<consensus_outcome>,
+  /// The same for a native peer's blocks, in segments (see segment_tail).
+  caf::replies_to<replace_atom, std::uint64_t, segment_tail_ptr, bool,
+                  std::string>::with<consensus_outcome>,
   /// A block announced by a peer: appended when it extends our tip.
   caf::replies_to<extend_atom, block_ptr>::with<bool>,
   /// Our block locator.
@@ -723,6 +745,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::peer_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::consensus_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::links_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::chain_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::segment_tail_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::mine_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::register_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dlt::unregister_outcome)

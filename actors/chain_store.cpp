@@ -7,17 +7,6 @@
 #include "model/json_blocks.hpp"
 
 namespace dlt {
-namespace {
-
-void add_block(json_segment& seg, std::string_view json, const digest& hash) {
-  if (!seg.ends.empty())
-    seg.text += ", ";
-  seg.text += json;
-  seg.ends.push_back(static_cast<std::uint32_t>(seg.text.size()));
-  seg.hashes.push_back(hash);
-}
-
-} // namespace
 
 void release_free_memory() {
 #ifdef __GLIBC__
@@ -80,7 +69,7 @@ void chain_store::seal(std::shared_ptr<json_segment> seg) {
 void chain_store::push(const block& b) {
   auto seg = open_last();
   seg->text.reserve(seg->text.size() + 2 + b.json.size());
-  add_block(*seg, b.json, digest_from_hex(b.hash).value_or(digest{}));
+  seg->add(b.json, digest_from_hex(b.hash).value_or(digest{}));
   seal(std::move(seg));
 }
 
@@ -113,7 +102,7 @@ void chain_store::append(chain&& blocks,
       seg->first = size() + 1;
       seg->text.reserve(segment_bytes + segment_bytes / 8);
     }
-    add_block(*seg, b.json, digest_from_hex(b.hash).value_or(digest{}));
+    seg->add(b.json, digest_from_hex(b.hash).value_or(digest{}));
     freed += b.json.capacity();
     // Its bytes live in the segment now. (Assigning an empty string would
     // keep the buffer: libstdc++ copies a short string into it.)
@@ -130,6 +119,21 @@ void chain_store::append(chain&& blocks,
   blocks.clear();
   blocks.shrink_to_fit();
   release_free_memory();
+}
+
+void chain_store::append(json_segments&& segments) {
+  cached_.reset();
+  for (auto& seg : segments)
+    if (seg && seg->count() > 0) {
+      // Numbered by the verifier from the block they follow.
+      if (seg->first != size() + 1) {
+        auto renumbered = std::make_shared<json_segment>(*seg);
+        renumbered->first = size() + 1;
+        seg = std::move(renumbered);
+      }
+      segments_.push_back(std::move(seg));
+    }
+  segments.clear();
 }
 
 void chain_store::truncate(std::uint64_t n) {

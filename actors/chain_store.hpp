@@ -42,6 +42,9 @@ public:
   /// every time about stage_bytes more of them are (storage can start).
   void append(chain&& blocks,
               const std::function<void(std::uint64_t)>& progress = {});
+  /// Appends whole segments (a native peer's verified blocks), which link
+  /// to the last block (the caller checked): no block is copied.
+  void append(json_segments&& segments);
   /// Keeps the first `n` blocks only.
   void truncate(std::uint64_t n);
 

@@ -26,6 +26,21 @@ std::string_view json_segment::block(std::uint64_t index) const {
   return std::string_view(text).substr(begin, ends[k] - begin);
 }
 
+void json_segment::add(std::string_view json, const digest& hash) {
+  if (!ends.empty())
+    text += ", ";
+  text += json;
+  ends.push_back(static_cast<std::uint32_t>(text.size()));
+  hashes.push_back(hash);
+}
+
+std::uint64_t segment_tail::size() const {
+  std::uint64_t n = 0;
+  for (const auto& seg : segments)
+    n += seg->count();
+  return n;
+}
+
 std::size_t chain_json::size() const {
   std::size_t n = 2; // brackets
   for (const auto& seg : segments)

@@ -109,25 +109,31 @@ void finish_round(consensus_ptr self, std::uint64_t id) {
     if (round->announced)
       after_announced_round(self);
   };
-  if (round->best.blocks) {
+  if (round->best.verified()) {
     const auto& best = round->best;
     log("consensus", "longest valid chain: ", best.length(), " blocks from ",
         best.peer,
-        best.shared > 0 ? " (" + std::to_string(best.blocks->size())
+        best.shared > 0 ? " (" + std::to_string(best.length() - best.shared)
                             + " sent after block " + std::to_string(best.shared)
                             + ")"
                         : std::string{});
-    self
-      ->request(st.chain, ask_timeout, replace_atom::value, best.shared,
-                best.blocks, st.settings.requeue_orphans, best.peer)
-      .then(
-        [self, round](consensus_outcome& out) {
-          report(self, *round, out.replaced);
-          deliver_all(*round, out);
-          if (round->announced)
-            after_announced_round(self);
-        },
-        fail);
+    auto adopted = [self, round](consensus_outcome& out) {
+      report(self, *round, out.replaced);
+      deliver_all(*round, out);
+      if (round->announced)
+        after_announced_round(self);
+    };
+    // A native peer's blocks come in segments, an HTTP peer's as blocks.
+    if (best.segments)
+      self
+        ->request(st.chain, ask_timeout, replace_atom::value, best.shared,
+                  best.segments, st.settings.requeue_orphans, best.peer)
+        .then(adopted, fail);
+    else
+      self
+        ->request(st.chain, ask_timeout, replace_atom::value, best.shared,
+                  best.blocks, st.settings.requeue_orphans, best.peer)
+        .then(adopted, fail);
     return;
   }
   self->request(st.chain, ask_timeout, snapshot_atom::value)
@@ -161,9 +167,9 @@ void on_verified(consensus_ptr self, std::uint64_t id, std::uint64_t index,
     return; // the round ended without waiting for it
   auto& r = it->second;
   --r.verifications_open;
-  r.outcomes[index] = {r.peers[index].text, v.blocks ? "ok" : v.result,
+  r.outcomes[index] = {r.peers[index].text, v.verified() ? "ok" : v.result,
                        v.why_skipped};
-  if (!v.blocks)
+  if (!v.verified())
     log("consensus", "skipped ", v.peer, ": ", v.why_skipped);
   else if (v.length() > r.best.length())
     r.best = std::move(v);

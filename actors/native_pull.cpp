@@ -74,8 +74,7 @@ void pull_blocks(consensus_ptr self, std::uint64_t id, std::uint64_t index,
           pull->verifier = spawn_verifier(
             self->system(), it->second.peers[index].text, shared,
             shared == 0 ? std::string{genesis_previous_hash}
-                        : loc.hashes[at - loc.indexes.begin()],
-            pull->height - shared);
+                        : loc.hashes[at - loc.indexes.begin()]);
         } else if (shared != pull->have) {
           return skip_peer(self, id, index, "invalid",
                            "did not continue after the block we named");

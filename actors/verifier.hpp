@@ -11,10 +11,9 @@
 namespace dlt {
 
 /// A detached verifier of the blocks `peer` sends after our block `shared`
-/// (whose hash is `anchor`); `expected`: how many it said it would send
-/// (room is made for at most 131,072 of them up front).
+/// (whose hash is `anchor`). Its verdict holds them in segments of the
+/// chain store's shape (see segment_tail), so adopting them copies none.
 verifier_actor spawn_verifier(caf::actor_system& sys, std::string peer,
-                              std::uint64_t shared, std::string anchor,
-                              std::uint64_t expected);
+                              std::uint64_t shared, std::string anchor);
 
 } // namespace dlt

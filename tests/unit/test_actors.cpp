@@ -380,3 +380,92 @@ TEST_CASE("a chain view names its tip and gives its bytes across segments") {
     CHECK(view.tip_json() == chain.back().json);
   }
 }
+
+namespace {
+
+/// Blocks from..to-1 of `c` as the native verifier leaves them: segments of
+/// `per` blocks each, the first linking to `anchor`.
+dlt::segment_tail_ptr segments_of(const dlt::chain& c, std::size_t from,
+                                  std::size_t to, std::string anchor,
+                                  std::size_t per = 7) {
+  auto tail = std::make_shared<dlt::segment_tail>();
+  tail->anchor = std::move(anchor);
+  std::shared_ptr<dlt::json_segment> seg;
+  for (auto i = from; i < to; ++i) {
+    if (!seg || seg->count() == per) {
+      if (seg)
+        tail->segments.push_back(seg);
+      seg = std::make_shared<dlt::json_segment>();
+      seg->first = c[i].index;
+    }
+    seg->add(c[i].json, *dlt::digest_from_hex(c[i].hash));
+  }
+  if (seg)
+    tail->segments.push_back(seg);
+  return tail;
+}
+
+} // namespace
+
+TEST_CASE("the chain adopts a native peer's segments without copying a block") {
+  // From the fork point, or from before it (the blocks we hold skipped);
+  // with the orphans' transactions requeued or not.
+  auto run = [](bool requeue_orphans, bool from_fork) {
+    INFO("requeue_orphans " << requeue_orphans << ", from_fork " << from_fork);
+    node_fixture f{300ms, requeue_orphans};
+    for (int i = 0; i < 40; ++i) {
+      f.add_tx("t" + std::to_string(i));
+      f.ask<dlt::mine_outcome>(f.actors.miner, dlt::mine_atom::value, test::soon());
+    }
+    auto ours = f.current_chain(); // 41 blocks
+    // A peer that holds our first 30 blocks, then 20 of its own.
+    auto theirs = dlt::chain(ours.begin(), ours.begin() + 30);
+    while (theirs.size() < 50)
+      theirs.push_back(dlt::seal_block(theirs.size() + 1, theirs.back().hash, 2.0,
+                                       {dlt::transaction_json("theirs")}));
+    auto replace = [&](std::uint64_t shared, dlt::segment_tail_ptr tail) {
+      return f.ask<dlt::consensus_outcome>(f.actors.chain, dlt::replace_atom::value,
+                                           shared, std::move(tail), requeue_orphans,
+                                           std::string{"test"});
+    };
+    // Not onto our block 30: refused, nothing changes.
+    auto out = replace(30, segments_of(theirs, 30, 50, std::string(64, 'f')));
+    CHECK_FALSE(out.replaced);
+    CHECK(f.current_chain().size() == 41);
+    // Not longer than ours: refused.
+    out = replace(30, segments_of(theirs, 30, 40, ours[29].hash));
+    CHECK_FALSE(out.replaced);
+    if (from_fork) { // the segments become the chain's own
+      auto tail = segments_of(theirs, 30, 50, ours[29].hash);
+      auto given = tail->segments;
+      out = replace(30, tail);
+      REQUIRE(out.replaced);
+      CHECK(out.view.height == 50);
+      // The same objects, unless the orphans needed them as blocks.
+      const auto& held = out.view.blocks->segments;
+      if (!requeue_orphans) {
+        REQUIRE(held.size() >= given.size());
+        for (std::size_t i = 0; i < given.size(); ++i)
+          CHECK(held[held.size() - given.size() + i] == given[i]);
+      }
+    } else {
+      out = replace(20, segments_of(theirs, 20, 50, ours[19].hash, 4));
+      REQUIRE(out.replaced);
+      CHECK(out.view.height == 50);
+    }
+    auto now = f.current_chain();
+    REQUIRE(now.size() == theirs.size());
+    for (std::size_t i = 0; i < now.size(); ++i)
+      CHECK(now[i].hash == theirs[i].hash);
+    if (requeue_orphans) {
+      // Our blocks 31-41 left the chain: their transactions are pending again.
+      auto pending = f.ask<dlt::pending_list>(f.actors.mempool,
+                                              dlt::pending_atom::value,
+                                              std::uint64_t{100});
+      CHECK(pending.pending == 11);
+    }
+  };
+  for (bool requeue : {false, true})
+    for (bool from_fork : {true, false})
+      run(requeue, from_fork);
+}

@@ -42,8 +42,7 @@ dlt::verified_chain verify(caf::scoped_actor& self,
                            std::vector<std::string> texts, std::uint64_t shared,
                            const std::string& anchor,
                            std::vector<std::size_t> cuts = {1, 9999, 25000}) {
-  auto verifier = dlt::spawn_verifier(self->system(), "peer", shared, anchor,
-                                      texts.size());
+  auto verifier = dlt::spawn_verifier(self->system(), "peer", shared, anchor);
   std::size_t from = 0;
   cuts.push_back(texts.size());
   for (auto to : cuts) {
@@ -57,6 +56,23 @@ dlt::verified_chain verify(caf::scoped_actor& self,
   return test::ask<dlt::verified_chain>(self, verifier, dlt::verify_atom::value);
 }
 
+/// The verified blocks, one by one: {canonical bytes, hash}.
+std::vector<std::pair<std::string, std::string>>
+blocks_of(const dlt::verified_chain& v) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!v.segments)
+    return out;
+  std::uint64_t next = v.shared + 1;
+  for (const auto& seg : v.segments->segments) {
+    CHECK(seg->first == next); // numbered on from the block before
+    for (std::size_t k = 0; k < seg->count(); ++k)
+      out.emplace_back(std::string{seg->block(seg->first + k)},
+                       dlt::digest_hex(seg->hashes[k]));
+    next += seg->count();
+  }
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("a long native block list verifies as read in order") {
@@ -68,23 +84,31 @@ TEST_CASE("a long native block list verifies as read in order") {
   // Long enough for answers of several thousand blocks each.
   auto texts = block_texts(7, anchor, 50000, &expected);
 
-  SECTION("a valid list becomes the same chain") {
+  SECTION("a valid list becomes the same chain, in segments of the chain store's size") {
     auto v = verify(self, texts, 7, anchor);
     REQUIRE(v.result == "ok");
-    REQUIRE(v.blocks);
-    REQUIRE(v.blocks->size() == expected.size());
+    REQUIRE(v.segments);
+    CHECK(v.segments->anchor == anchor);
+    auto got = blocks_of(v);
+    REQUIRE(got.size() == expected.size());
     CHECK(v.length() == 50007);
-    for (std::size_t i = 0; i < expected.size(); i += 997) {
-      CHECK((*v.blocks)[i].json == expected[i].json);
-      CHECK((*v.blocks)[i].hash == expected[i].hash);
-    }
-    CHECK(v.blocks->back().hash == expected.back().hash);
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      if (got[i].first != expected[i].json || got[i].second != expected[i].hash)
+        FAIL("block " << i + 8 << " differs");
+    // A block per string: copied into segments of ~64 KiB, not a segment
+    // per block.
+    std::size_t bytes = 0;
+    for (const auto& t : texts)
+      bytes += t.size() + 2;
+    CHECK(v.segments->segments.size() <= bytes / (64 * 1024) + 4);
+    for (std::size_t i = 0; i + 1 < v.segments->segments.size(); ++i)
+      CHECK(v.segments->segments[i]->text.size() >= 64 * 1024);
   }
   SECTION("the earliest bad block is named, wherever the answers are cut") {
     texts[40000] = "{\"index\": 40008}";
     auto v = verify(self, texts, 7, anchor);
     CHECK(v.result == "invalid");
-    CHECK(!v.blocks);
+    CHECK(!v.verified());
     CHECK(v.why_skipped.rfind("block 40008: ", 0) == 0);
     texts[30] = "not json";
     v = verify(self, texts, 7, anchor);
@@ -112,10 +136,15 @@ TEST_CASE("a long native block list verifies as read in order") {
     runs.push_back(texts.back());
     auto v = verify(self, runs, 7, anchor, {1, 20, 50});
     REQUIRE(v.result == "ok");
-    REQUIRE(v.blocks->size() == expected.size());
+    auto got = blocks_of(v);
+    REQUIRE(got.size() == expected.size());
     for (std::size_t i = 0; i < expected.size(); i += 997)
-      CHECK((*v.blocks)[i].hash == expected[i].hash);
-    CHECK(v.blocks->back().hash == expected.back().hash);
+      CHECK(got[i].second == expected[i].hash);
+    CHECK(got.back().second == expected.back().hash);
+    // Each long canonical run is a segment as it came.
+    REQUIRE(v.segments->segments.size() == runs.size());
+    for (std::size_t i = 0; i + 1 < runs.size(); ++i)
+      CHECK(v.segments->segments[i]->text == runs[i]);
     // A bad block inside a run, in the second half, is named by its place
     // in the whole list (block 7 + 40,001).
     auto& run = runs[40000 / 700];
