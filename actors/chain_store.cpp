@@ -123,16 +123,10 @@ void chain_store::append(chain&& blocks,
 
 void chain_store::append(json_segments&& segments) {
   cached_.reset();
+  // Numbered by the verifier from the block they follow (verifier.cpp).
   for (auto& seg : segments)
-    if (seg && seg->count() > 0) {
-      // Numbered by the verifier from the block they follow.
-      if (seg->first != size() + 1) {
-        auto renumbered = std::make_shared<json_segment>(*seg);
-        renumbered->first = size() + 1;
-        seg = std::move(renumbered);
-      }
+    if (seg && seg->count() > 0)
       segments_.push_back(std::move(seg));
-    }
   segments.clear();
 }
 

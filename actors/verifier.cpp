@@ -42,44 +42,25 @@ void close_open(verifier_state& st) {
   st.open.reset();
 }
 
-/// Whether `text` is exactly the canonical bytes of `blocks` joined by
-/// ", ", as a node sends the runs of its segments.
-bool is_canonical_run(const std::string& text, const chain& blocks) {
-  std::size_t at = 0;
-  for (std::size_t k = 0; k < blocks.size(); ++k) {
-    if (k > 0) {
-      if (text.compare(at, 2, ", ") != 0)
-        return false;
-      at += 2;
-    }
-    const auto& json = blocks[k].json;
-    if (text.compare(at, json.size(), json) != 0)
-      return false;
-    at += json.size();
-  }
-  return at == text.size();
-}
-
 /// Keeps the checked blocks of `text` (st.scratch), which follow every block
 /// kept before: the string itself becomes a segment when it is a long
 /// canonical run (no block copied), else they are copied into the open one.
 void keep(verifier_state& st, std::string& text) {
   const auto& blocks = st.scratch;
-  if (text.size() >= own_segment_bytes && is_canonical_run(text, blocks)) {
-    close_open(st);
+  if (text.size() >= own_segment_bytes) {
     auto seg = std::make_shared<json_segment>();
-    seg->first = st.next;
-    seg->ends.reserve(blocks.size());
-    seg->hashes.reserve(blocks.size());
-    std::size_t end = 0;
-    for (const auto& b : blocks) {
-      end += (end ? 2 : 0) + b.json.size();
-      seg->ends.push_back(static_cast<std::uint32_t>(end));
-      seg->hashes.push_back(digest_from_hex(b.hash).value_or(digest{}));
+    if (match_run(text, blocks.data(), blocks.size(), seg->ends)
+          == blocks.size()
+        && seg->ends.back() == text.size()) {
+      close_open(st);
+      seg->first = st.next;
+      seg->hashes.reserve(blocks.size());
+      for (const auto& b : blocks)
+        seg->hashes.push_back(digest_from_hex(b.hash).value_or(digest{}));
+      seg->text = std::move(text);
+      st.segments.push_back(std::move(seg));
+      return;
     }
-    seg->text = std::move(text);
-    st.segments.push_back(std::move(seg));
-    return;
   }
   auto index = st.next;
   for (const auto& b : blocks) {

@@ -146,6 +146,26 @@ result<std::string> transaction_from_text(std::string_view text,
   return std::string(json);
 }
 
+std::size_t match_run(std::string_view text, const block* blocks,
+                      std::size_t count, std::vector<std::uint32_t>& ends) {
+  ends.clear();
+  ends.reserve(count);
+  std::size_t at = 0;
+  for (std::size_t k = 0; k < count; ++k) {
+    if (k > 0) {
+      if (text.substr(at, 2) != ", ")
+        return k;
+      at += 2;
+    }
+    const auto& json = blocks[k].json;
+    if (text.compare(at, json.size(), json) != 0)
+      return k;
+    at += json.size();
+    ends.push_back(static_cast<std::uint32_t>(at));
+  }
+  return count;
+}
+
 std::vector<std::string> transactions_of(std::string_view block_json) {
   std::vector<std::string> out;
   json_detail::for_each_member(

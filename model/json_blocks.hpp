@@ -122,6 +122,14 @@ result<chain> blocks_from_list_body(std::string_view text,
                                     std::uint64_t first_name = 1,
                                     chain into = {});
 
+/// How many of `blocks` (from the first) stand in `text` as they would in
+/// a run of canonical blocks joined by ", " (as chain segments and the
+/// ledger hold them); `ends` gets where each of those ends in `text`.
+/// `text` is exactly that run when all of them match and the last one ends
+/// where `text` does.
+std::size_t match_run(std::string_view text, const block* blocks,
+                      std::size_t count, std::vector<std::uint32_t>& ends);
+
 /// The number of elements of the last "chain" list of a chain answer, found
 /// by a scan that neither canonicalizes nor hashes; nothing when the answer
 /// does not have that shape.

@@ -148,18 +148,14 @@ std::optional<std::string> check_run(sqlite3_stmt* row, chain& blocks) {
     return "the run from " + name(n) + " holds "
            + std::to_string(blocks.size() - (n - 1)) + " blocks, not "
            + std::to_string(count);
-  std::size_t at = 0; // where the next block's bytes start in json
+  thread_local std::vector<std::uint32_t> ends;
+  auto in_place = match_run(json, &blocks[n - 1], count, ends);
   char hex[64];
   for (auto k = n - 1; k < blocks.size(); ++k) {
     const auto& b = blocks[k];
     auto where = [&] { return name(k + 1) + ": "; };
-    if (k > n - 1 && json.substr(at, 2) == ", ")
-      at += 2;
-    else if (k > n - 1)
+    if (k - (n - 1) >= in_place)
       return where() + "its bytes are not in canonical form";
-    if (json.compare(at, b.json.size(), b.json) != 0)
-      return where() + "its bytes are not in canonical form";
-    at += b.json.size();
     if (b.index != k + 1)
       return where() + "its JSON says index " + std::to_string(b.index);
     digest_hex(hashes + 32 * (k - (n - 1)), hex);
@@ -171,7 +167,7 @@ std::optional<std::string> check_run(sqlite3_stmt* row, chain& blocks) {
     if (k == 0 && b.previous_hash != genesis_previous_hash)
       return std::string{"block 1: previous_hash of a genesis block must be \"0\""};
   }
-  if (at != json.size())
+  if (ends.back() != json.size())
     return name(blocks.size()) + ": its bytes are not in canonical form";
   return std::nullopt;
 }
@@ -529,12 +525,12 @@ std::optional<std::string> ledger_store::cut_run_at(std::uint64_t from) {
     return std::nullopt; // it ends before `from`
   auto keep = from - first;
   auto blocks = blocks_from_list_body(json, first);
-  if (!blocks || blocks->size() != count || hashes.size() != 32 * count)
+  std::vector<std::uint32_t> ends;
+  if (!blocks || blocks->size() != count || hashes.size() != 32 * count
+      || match_run(json, blocks->data(), keep, ends) != keep)
     return "the stored run from block " + std::to_string(first)
            + " cannot be read back";
-  std::size_t end = 0;
-  for (std::size_t k = 0; k < keep; ++k)
-    end += (*blocks)[k].json.size() + (k ? 2 : 0);
+  auto end = ends.back();
   auto cut = stmts_->cut_run.get();
   sqlite3_bind_int64(cut, 1, static_cast<std::int64_t>(first));
   sqlite3_bind_int64(cut, 2, static_cast<std::int64_t>(keep));
