@@ -33,6 +33,11 @@ namespace {
 
 namespace http = beast::http;
 
+/// The socket had no more bytes to read, or no more room to write, yet.
+bool would_block(const beast::error_code& ec) {
+  return ec == net::error::would_block || ec == net::error::try_again;
+}
+
 class session : public connection,
                 public std::enable_shared_from_this<session> {
 public:
@@ -49,6 +54,10 @@ public:
   }
 
   void start() {
+    // Reads and writes are tried in place first (see read_header, write):
+    // the socket must answer "would block" rather than wait.
+    beast::error_code ec;
+    stream_.socket().non_blocking(true, ec);
     set_state(conn_state::idle);
     ctx_->registry.add(shared_from_this());
     registered_ = true;
@@ -81,8 +90,12 @@ private:
     parser_->body_limit(ctx_->limits.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(
       std::min<std::uint64_t>(ctx_->limits.max_header_bytes, UINT32_MAX)));
-    if (buffer_.size() > 0)
-      return read_header(); // a pipelined request is already here
+    if (buffer_.size() > 0) {
+      // A pipelined request is already here. Through the queue, not in
+      // place: in place, a long pipeline of answers would nest ever deeper.
+      return net::post(stream_.get_executor(),
+                       [self = shared_from_this()] { self->read_header(); });
+    }
     set_state(conn_state::idle);
     stream_.expires_after(ctx_->limits.idle_timeout);
     stream_.async_read_some(
@@ -99,6 +112,14 @@ private:
     set_state(conn_state::reading);
     started_ = std::chrono::steady_clock::now(); // the request has begun
     stream_.expires_after(ctx_->limits.read_timeout);
+    // Usually the whole request came with the first bytes: parsing it here
+    // saves a trip around the I/O threads' queue per step, a wait behind
+    // every other connection's work there (most of a request's time under
+    // load). What is not here yet is awaited as before.
+    beast::error_code ec;
+    http::read_header(stream_.socket(), buffer_, *parser_, ec);
+    if (!would_block(ec))
+      return on_header(ec);
     http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -129,6 +150,13 @@ private:
   }
 
   void read_payload() {
+    beast::error_code ec;
+    http::read(stream_.socket(), buffer_, *parser_, ec);
+    if (!would_block(ec)) {
+      if (ec)
+        return on_read_error(ec);
+      return dispatch();
+    }
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec,
                                                  std::size_t) {
@@ -335,19 +363,31 @@ private:
       body = {}; // HEAD: the headers of GET, no body
     if (r.status != 204 && r.status != 304)
       res.content_length(length);
+    // An answer that fits into the socket's buffer goes out here and now;
+    // the rest follows as the client reads.
+    serializer_.emplace(res);
+    beast::error_code ec;
+    http::write(stream_.socket(), *serializer_, ec);
+    if (!would_block(ec))
+      return written(ec);
     stream_.expires_after(ctx_->limits.write_timeout);
-    http::async_write(stream_, res,
+    http::async_write(stream_, *serializer_,
                       [self = shared_from_this()](beast::error_code ec,
                                                   std::size_t) {
-                        self->res_.reset();
-                        if (ec)
-                          return self->do_close();
-                        if (self->linger_)
-                          return self->linger();
-                        if (!self->keep_alive_)
-                          return self->do_close();
-                        self->read_next();
+                        self->written(ec);
                       });
+  }
+
+  void written(beast::error_code ec) {
+    serializer_.reset();
+    res_.reset();
+    if (ec)
+      return do_close();
+    if (linger_)
+      return linger();
+    if (!keep_alive_)
+      return do_close();
+    read_next();
   }
 
   // After an error answer the client may still be sending (a body we refused
@@ -387,6 +427,8 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<shared_body>> res_;
+  /// Writes res_ (it holds a reference to it).
+  std::optional<http::response_serializer<shared_body>> serializer_;
   std::shared_ptr<server_context> ctx_;
   const route_info* route_ = nullptr;
   std::string method_;

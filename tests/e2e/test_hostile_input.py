@@ -3,6 +3,7 @@ the node stays up, and its ledger is untouched."""
 import json
 import re
 import socket
+import threading
 import time
 import unittest
 
@@ -175,6 +176,70 @@ class HostileInput(unittest.TestCase):
         answer = raw_exchange(self.node.port, reqs)
         statuses = [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
         self.assertEqual(statuses, [200, 404, 400, 200])
+
+    def test_requests_arriving_in_pieces_are_read_whole(self):
+        """Headers and bodies cut anywhere, with pauses between the pieces:
+        the node reads what is there, waits for the rest, answers once."""
+        pieces = [b"GET /ch", b"ain HTTP/1.1\r\nHo", b"st: x\r\n", b"\r\n",
+                  b"POST /mine HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n",
+                  b'{"data', b'": [1, ', b"2}",
+                  b"GET /chain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"]
+        with socket.create_connection(("127.0.0.1", self.node.port), timeout=10) as s:
+            for piece in pieces:
+                s.sendall(piece)
+                time.sleep(0.05)
+            answer = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        statuses = [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+        self.assertEqual(statuses, [200, 400, 200])
+        self.assertEqual(answer.count(json.dumps(self.chain_before).encode()), 2)
+        self.assertEqual(answer.count(b'{"error": '), 1)
+
+    def test_a_long_pipeline_read_slowly_is_answered_whole_and_in_order(self):
+        """20,000 pipelined requests from a client that reads nothing for a
+        second and then little at a time: their answers (15 MB, far more
+        than the sockets hold) all arrive, complete and in order."""
+        n = 20000
+        request = b"GET /chain HTTP/1.1\r\nHost: x\r\n\r\n"
+        missing = b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", self.node.port))
+        received = []
+
+        def read_slowly():
+            time.sleep(1.0)
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                received.append(chunk)
+
+        reader = threading.Thread(target=read_slowly)
+        reader.start()
+        try:
+            for i in range(n):
+                s.sendall(missing if i % 1000 == 999 else request)
+            s.sendall(b"GET /chain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            reader.join(60)
+        finally:
+            s.close()
+        self.assertFalse(reader.is_alive())
+        answer = b"".join(received)
+        statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)
+        self.assertEqual(len(statuses), n + 1)
+        expected = [b"404" if i % 1000 == 999 else b"200" for i in range(n)] + [b"200"]
+        self.assertEqual(statuses, expected)
+        # Every chain answer is whole: its length as announced, the same JSON.
+        bodies = re.findall(rb"Content-Length: (\d+)\r\n(?:[^\r]+\r\n)*\r\n", answer)
+        self.assertEqual(len(bodies), n + 1)
+        self.assertEqual(answer.count(json.dumps(self.chain_before).encode()),
+                         n - n // 1000 + 1)
 
     def test_zz_ledger_untouched(self):
         """Runs last (alphabetical): nothing above changed the ledger."""
