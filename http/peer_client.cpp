@@ -12,8 +12,12 @@
 // count until the chain is dropped or adopted).
 //
 // Parsing runs on a thread of its own at a lower priority than the HTTP
-// threads, one piece at a time per fetch: the next piece is read only when
-// the last one is parsed, so a fast peer cannot queue unparsed bytes.
+// threads, one piece at a time per fetch. While a piece is parsed the next
+// one is read (two pieces per fetch at most, the second one allocated only
+// when an answer needs it): reading waited for each parse before, and a
+// 1,000,000-block chain spent 0.33 s of its 1.2 s read waiting for the peer
+// in between. A fast peer still cannot queue unparsed bytes beyond those two
+// pieces.
 
 #include "http/peer_client.hpp"
 
@@ -100,10 +104,10 @@ public:
       stream_(strand_),
       timer_(strand_),
       reader_(min_length),
-      piece_(piece_bytes, '\0'),
+      pieces_{std::string(piece_bytes, '\0'), std::string()},
       done_(std::move(done)) {
     // Beast reads as much as the buffer has room for, at least 512 bytes;
-    // the body goes on into piece_, so the buffer never grew and an 18 MB
+    // the body goes on into a piece, so the buffer never grew and an 18 MB
     // chain took 36,000 reads of 512 bytes.
     buffer_.reserve(socket_read_bytes);
   }
@@ -188,11 +192,17 @@ private:
   }
 
   void read_piece() {
-    if (parser_.is_done())
+    if (parser_.is_done()) {
+      if (parsing_)
+        return; // the parser's return completes the answer
       return complete();
+    }
+    auto& piece = pieces_[filling_];
+    if (piece.empty())
+      piece.assign(piece_bytes, '\0');
     auto& body = parser_.get().body();
-    body.data = piece_.data();
-    body.size = piece_.size();
+    body.data = piece.data();
+    body.size = piece.size();
     fill_piece();
   }
 
@@ -209,7 +219,7 @@ private:
         auto left = self->parser_.get().body().size;
         if (left > 0 && !self->parser_.is_done())
           return self->fill_piece();
-        self->parse_piece(self->piece_.size() - left);
+        self->parse_piece(self->pieces_[self->filling_].size() - left);
       });
   }
 
@@ -226,15 +236,39 @@ private:
                       + std::to_string(ctx_->budget.limit())
                       + " bytes) is used up, by this answer or others");
     reserved_ += n;
-    // Parse off the HTTP threads; come back here for the next piece.
-    net::post(ctx_->parser, [self = shared_from_this(), n] {
-      bool ok = self->reader_.feed(std::string_view{self->piece_.data(), n});
-      net::post(self->strand_, [self, ok] {
-        if (!ok)
-          return self->refused();
-        self->read_piece();
-      });
+    if (parsing_) {
+      waiting_ = n; // both pieces are full: reading goes on after a parse
+      return;
+    }
+    hand_to_parser(n);
+    read_piece();
+  }
+
+  /// Parses the piece just filled off the HTTP threads, and fills the
+  /// other one meanwhile.
+  void hand_to_parser(std::size_t n) {
+    parsing_ = true;
+    const std::string& piece = pieces_[filling_];
+    filling_ ^= 1;
+    net::post(ctx_->parser, [self = shared_from_this(), &piece, n] {
+      bool ok = self->reader_.feed(std::string_view{piece.data(), n});
+      net::post(self->strand_, [self, ok] { self->parsed(ok); });
     });
+  }
+
+  /// Back from the parser: on with the piece that waited, if any.
+  void parsed(bool ok) {
+    parsing_ = false;
+    if (!done_)
+      return; // finished meanwhile (deadline, budget)
+    if (!ok)
+      return refused();
+    if (auto n = std::exchange(waiting_, 0)) {
+      hand_to_parser(n);
+      return read_piece();
+    }
+    if (parser_.is_done())
+      complete();
   }
 
   void complete() {
@@ -311,7 +345,12 @@ private:
   http::request<http::empty_body> req_;
   http::response_parser<http::buffer_body> parser_;
   chain_reader reader_;
-  std::string piece_;
+  /// The piece being filled and the one being parsed (or waiting for the
+  /// parser: waiting_ bytes of it).
+  std::string pieces_[2];
+  int filling_ = 0;
+  bool parsing_ = false;
+  std::size_t waiting_ = 0;
   std::uint64_t received_ = 0;
   std::uint64_t reserved_ = 0; // of the budget, until delivered or dropped
   std::function<void(fetch_result)> done_;
