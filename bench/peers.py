@@ -29,8 +29,14 @@ class PeerFarm:
                         pass
                     await asyncio.sleep(self.delay)
                     writer.write(head)
-                    writer.write(body)
-                    await writer.drain()
+                    # In 1 MiB slices: one write of a 185 MB body made
+                    # asyncio copy all of it into its buffer first, and the
+                    # peer served it at ~1.2 ms/MB instead of ~0.3 (curl),
+                    # taking a core from the node it fed.
+                    view = memoryview(body)
+                    for at in range(0, len(view), 1 << 20):
+                        writer.write(view[at:at + (1 << 20)])
+                        await writer.drain()
                 except (ConnectionError, asyncio.CancelledError):
                     pass
                 finally:
