@@ -33,10 +33,29 @@ namespace {
 
 namespace http = beast::http;
 
-/// The socket had no more bytes to read, or no more room to write, yet.
+/// The socket had no more room to write, or (buffered_bytes) no more
+/// bytes were buffered, yet.
 bool would_block(const beast::error_code& ec) {
   return ec == net::error::would_block || ec == net::error::try_again;
 }
+
+/// A stream with nothing to read: Beast's synchronous reads over it parse
+/// what the session has buffered already and stop with "would block" where
+/// they would read. The socket itself is only ever read asynchronously, a
+/// bounded piece at a time, so that a client sending a large body at full
+/// speed cannot keep an I/O thread from the other connections.
+struct buffered_bytes {
+  template <class MutableBuffers>
+  std::size_t read_some(const MutableBuffers&, beast::error_code& ec) {
+    ec = net::error::would_block;
+    return 0;
+  }
+  template <class MutableBuffers>
+  std::size_t read_some(const MutableBuffers& b) {
+    beast::error_code ec;
+    return read_some(b, ec);
+  }
+};
 
 class session : public connection,
                 public std::enable_shared_from_this<session> {
@@ -54,8 +73,8 @@ public:
   }
 
   void start() {
-    // Reads and writes are tried in place first (see read_header, write):
-    // the socket must answer "would block" rather than wait.
+    // Writes are tried in place first (see write): the socket must answer
+    // "would block" rather than wait.
     beast::error_code ec;
     stream_.socket().non_blocking(true, ec);
     set_state(conn_state::idle);
@@ -117,7 +136,8 @@ private:
     // every other connection's work there (most of a request's time under
     // load). What is not here yet is awaited as before.
     beast::error_code ec;
-    http::read_header(stream_.socket(), buffer_, *parser_, ec);
+    buffered_bytes buffered;
+    http::read_header(buffered, buffer_, *parser_, ec);
     if (!would_block(ec))
       return on_header(ec);
     http::async_read_header(
@@ -151,7 +171,8 @@ private:
 
   void read_payload() {
     beast::error_code ec;
-    http::read(stream_.socket(), buffer_, *parser_, ec);
+    buffered_bytes buffered;
+    http::read(buffered, buffer_, *parser_, ec);
     if (!would_block(ec)) {
       if (ec)
         return on_read_error(ec);
@@ -363,12 +384,17 @@ private:
       body = {}; // HEAD: the headers of GET, no body
     if (r.status != 204 && r.status != 304)
       res.content_length(length);
-    // An answer that fits into the socket's buffer goes out here and now;
-    // the rest follows as the client reads.
+    // An answer that fits into the socket's buffer goes out here and now,
+    // in one call (a long one is not written in place to its end: a client
+    // reading fast would keep this thread from the other connections); the
+    // rest follows asynchronously as the client reads.
     serializer_.emplace(res);
+    serializer_->split(false);
     beast::error_code ec;
-    http::write(stream_.socket(), *serializer_, ec);
-    if (!would_block(ec))
+    http::write_some(stream_.socket(), *serializer_, ec);
+    if (!ec && serializer_->is_done())
+      return written(ec);
+    if (ec && !would_block(ec))
       return written(ec);
     stream_.expires_after(ctx_->limits.write_timeout);
     http::async_write(stream_, *serializer_,
