@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "model/sha256.hpp"
+#include "storage/sqlite_statement.hpp"
 
 namespace dlt {
 namespace {
@@ -17,13 +18,9 @@ constexpr std::size_t run_bytes = 64 * 1024;
 
 /// The statements of one migration, finalized however it ends.
 struct migration {
+  explicit migration(sqlite3* handle) : db(handle) {}
   sqlite3* db;
-  sqlite3_stmt* read = nullptr;
-  sqlite3_stmt* write = nullptr;
-  ~migration() {
-    sqlite3_finalize(read);
-    sqlite3_finalize(write);
-  }
+  statement read, write;
   std::string error() const { return sqlite3_errmsg(db); }
   bool exec(const char* sql) const {
     return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
@@ -38,38 +35,31 @@ struct pending_run {
 };
 
 std::optional<std::string> copy_blocks(migration& m) {
-  if (sqlite3_prepare_v2(m.db, "SELECT idx, hash, json FROM blocks ORDER BY idx",
-                         -1, &m.read, nullptr) != SQLITE_OK
-      || sqlite3_prepare_v2(m.db,
-                            "INSERT INTO block_runs(first, count, hashes, json)"
-                            " VALUES(?1, ?2, ?3, ?4)",
-                            -1, &m.write, nullptr) != SQLITE_OK)
+  if (!m.read.prepare(m.db, "SELECT idx, hash, json FROM blocks ORDER BY idx")
+      || !m.write.prepare(m.db, "INSERT INTO block_runs(first, count, hashes, json)"
+                                " VALUES(?1, ?2, ?3, ?4)"))
     return m.error();
+  auto read = m.read.get();
+  auto write = m.write.get();
   pending_run r;
   auto flush = [&]() -> bool {
     if (r.count == 0)
       return true;
-    sqlite3_bind_int64(m.write, 1, r.first);
-    sqlite3_bind_int64(m.write, 2, r.count);
-    sqlite3_bind_blob(m.write, 3, r.hashes.data(),
+    sqlite3_bind_int64(write, 1, r.first);
+    sqlite3_bind_int64(write, 2, r.count);
+    sqlite3_bind_blob(write, 3, r.hashes.data(),
                       static_cast<int>(r.hashes.size()), SQLITE_STATIC);
-    sqlite3_bind_text(m.write, 4, r.json.data(), static_cast<int>(r.json.size()),
+    sqlite3_bind_text(write, 4, r.json.data(), static_cast<int>(r.json.size()),
                       SQLITE_STATIC);
-    bool ok = sqlite3_step(m.write) == SQLITE_DONE;
-    sqlite3_reset(m.write);
+    bool ok = sqlite3_step(write) == SQLITE_DONE;
+    sqlite3_reset(write);
     r = pending_run{};
     return ok;
   };
   int rc;
-  while ((rc = sqlite3_step(m.read)) == SQLITE_ROW) {
-    auto idx = sqlite3_column_int64(m.read, 0);
-    auto text = [&](int col) {
-      auto p = reinterpret_cast<const char*>(sqlite3_column_text(m.read, col));
-      return p ? std::string_view(p, static_cast<std::size_t>(
-                                       sqlite3_column_bytes(m.read, col)))
-               : std::string_view{};
-    };
-    auto hash = digest_from_hex(text(1));
+  while ((rc = sqlite3_step(read)) == SQLITE_ROW) {
+    auto idx = sqlite3_column_int64(read, 0);
+    auto hash = digest_from_hex(column_view(read, 1));
     if (!hash)
       return "it is damaged: block " + std::to_string(idx)
              + ": its stored hash is not a hash";
@@ -83,7 +73,7 @@ std::optional<std::string> copy_blocks(migration& m) {
       r.first = idx;
     else
       r.json += ", ";
-    r.json += text(2);
+    r.json += column_view(read, 2);
     r.hashes.append(reinterpret_cast<const char*>(hash->data()), hash->size());
     ++r.count;
   }

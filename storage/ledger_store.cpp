@@ -15,6 +15,7 @@
 #include "model/sha256.hpp"
 #include "model/peer_address.hpp"
 #include "storage/ledger_migrate.hpp"
+#include "storage/sqlite_statement.hpp"
 
 namespace dlt {
 
@@ -53,25 +54,6 @@ CREATE TABLE peers (
 );
 )sql";
 
-/// A prepared statement, finalized with its owner.
-class statement {
-public:
-  statement() = default;
-  statement(const statement&) = delete;
-  statement& operator=(const statement&) = delete;
-  ~statement() { sqlite3_finalize(stmt_); }
-
-  bool prepare(sqlite3* db, const char* sql) {
-    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_,
-                              nullptr)
-           == SQLITE_OK;
-  }
-  sqlite3_stmt* get() const { return stmt_; }
-
-private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
 std::string errmsg(sqlite3* db) {
   return sqlite3_errmsg(db);
 }
@@ -89,13 +71,6 @@ std::string column_text(sqlite3_stmt* st, int col) {
   auto p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
   return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col)))
            : std::string{};
-}
-
-/// The text of a column, valid until the statement steps on.
-std::string_view column_view(sqlite3_stmt* st, int col) {
-  auto p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
-  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col)))
-           : std::string_view{};
 }
 
 /// Runs the query `sql` and calls `row` for every row; the first problem
