@@ -49,9 +49,16 @@ block chain_store::block_at(std::uint64_t index) const {
   return b;
 }
 
+std::shared_ptr<json_segment> chain_store::new_segment(std::uint64_t first) {
+  auto seg = std::make_shared<json_segment>();
+  seg->first = first;
+  seg->text.reserve(segment_bytes + segment_bytes / 8);
+  return seg;
+}
+
 std::shared_ptr<json_segment> chain_store::open_last() {
   cached_.reset();
-  if (!segments_.empty() && segments_.back()->text.size() < segment_bytes) {
+  if (!segments_.empty() && !full(*segments_.back())) {
     auto copy = std::make_shared<json_segment>(*segments_.back());
     segments_.pop_back();
     return copy;
@@ -90,7 +97,7 @@ void chain_store::append(chain&& blocks,
   std::size_t freed = 0;
   std::size_t unreported = 0;
   for (auto& b : blocks) {
-    if (seg->text.size() >= segment_bytes) {
+    if (full(*seg)) {
       fit(*seg);
       unreported += seg->text.size();
       seal(std::move(seg));
@@ -98,9 +105,7 @@ void chain_store::append(chain&& blocks,
         progress(size());
         unreported = 0;
       }
-      seg = std::make_shared<json_segment>();
-      seg->first = size() + 1;
-      seg->text.reserve(segment_bytes + segment_bytes / 8);
+      seg = new_segment(size() + 1);
     }
     seg->add(b.json, digest_from_hex(b.hash).value_or(digest{}));
     freed += b.json.capacity();

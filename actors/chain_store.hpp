@@ -25,6 +25,13 @@ public:
   /// append() reports progress every this many bytes.
   static constexpr std::size_t stage_bytes = 1024 * 1024;
 
+  /// An empty segment for blocks from index `first`, with room for a full
+  /// one; it is full (the next block opens another) at segment_bytes.
+  static std::shared_ptr<json_segment> new_segment(std::uint64_t first);
+  static bool full(const json_segment& seg) {
+    return seg.text.size() >= segment_bytes;
+  }
+
   /// The number of blocks.
   std::uint64_t size() const;
   /// Block `index` (1-based, at most size()): its bytes and hash.

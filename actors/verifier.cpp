@@ -64,14 +64,10 @@ void keep(verifier_state& st, std::string& text) {
   }
   auto index = st.next;
   for (const auto& b : blocks) {
-    if (st.open && st.open->text.size() >= chain_store::segment_bytes)
+    if (st.open && chain_store::full(*st.open))
       close_open(st);
-    if (!st.open) {
-      st.open = std::make_shared<json_segment>();
-      st.open->first = index;
-      st.open->text.reserve(chain_store::segment_bytes
-                            + chain_store::segment_bytes / 8);
-    }
+    if (!st.open)
+      st.open = chain_store::new_segment(index);
     st.open->add(b.json, digest_from_hex(b.hash).value_or(digest{}));
     ++index;
   }
