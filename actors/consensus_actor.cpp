@@ -117,23 +117,24 @@ void finish_round(consensus_ptr self, std::uint64_t id) {
                             + " sent after block " + std::to_string(best.shared)
                             + ")"
                         : std::string{});
-    auto adopted = [self, round](consensus_outcome& out) {
-      report(self, *round, out.replaced);
-      deliver_all(*round, out);
-      if (round->announced)
-        after_announced_round(self);
+    auto replace = [&](const auto& tail) {
+      self
+        ->request(st.chain, ask_timeout, replace_atom::value, best.shared,
+                  tail, st.settings.requeue_orphans, best.peer)
+        .then(
+          [self, round](consensus_outcome& out) {
+            report(self, *round, out.replaced);
+            deliver_all(*round, out);
+            if (round->announced)
+              after_announced_round(self);
+          },
+          fail);
     };
     // A native peer's blocks come in segments, an HTTP peer's as blocks.
     if (best.segments)
-      self
-        ->request(st.chain, ask_timeout, replace_atom::value, best.shared,
-                  best.segments, st.settings.requeue_orphans, best.peer)
-        .then(adopted, fail);
+      replace(best.segments);
     else
-      self
-        ->request(st.chain, ask_timeout, replace_atom::value, best.shared,
-                  best.blocks, st.settings.requeue_orphans, best.peer)
-        .then(adopted, fail);
+      replace(best.blocks);
     return;
   }
   self->request(st.chain, ask_timeout, snapshot_atom::value)
