@@ -23,23 +23,15 @@
 #include "actors/spawn.hpp"
 #include "ask.hpp"
 #include "storage/ledger_store.hpp"
+#include "temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using test::ask;
 
 namespace {
 
-struct scratch_dir {
-  std::string path;
-  scratch_dir() {
-    char tmpl[] = "/tmp/dlt-unit-harden-XXXXXX";
-    REQUIRE(mkdtemp(tmpl));
-    path = tmpl;
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+struct scratch_dir : test::temp_dir {
+  scratch_dir() : test::temp_dir("harden") {}
 };
 
 std::shared_ptr<dlt::ledger_store> open_store(const std::string& dir) {

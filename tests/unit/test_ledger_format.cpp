@@ -11,22 +11,14 @@
 
 #include "actors/chain_store.hpp"
 #include "storage/ledger_store.hpp"
+#include "query_int.hpp"
+#include "temp_dir.hpp"
 
-namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/dlt-unit-format-XXXXXX";
-    REQUIRE(mkdtemp(tmpl));
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("format") {}
   std::string db() const { return path + "/ledger.sqlite"; }
 };
 
@@ -52,18 +44,7 @@ void edit(const std::string& db_path, const std::string& sql) {
   REQUIRE(rc == SQLITE_OK);
 }
 
-std::int64_t query_int(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_stmt* st = nullptr;
-  std::int64_t n = -1;
-  if (sqlite3_open(db_path.c_str(), &db) == SQLITE_OK
-      && sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK
-      && sqlite3_step(st) == SQLITE_ROW)
-    n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
-}
+using test::query_int;
 
 /// The chain as the chain actor holds it (segments of ~64 KiB).
 std::unique_ptr<dlt::chain_store> hold(const dlt::chain& c) {

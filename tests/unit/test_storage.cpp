@@ -17,24 +17,16 @@
 #include "actors/spawn.hpp"
 #include "ask.hpp"
 #include "storage/ledger_store.hpp"
+#include "query_int.hpp"
+#include "temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using test::ask;
-namespace fs = std::filesystem;
 
 namespace {
 
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char tmpl[] = "/tmp/dlt-unit-store-XXXXXX";
-    REQUIRE(mkdtemp(tmpl));
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("store") {}
 };
 
 std::unique_ptr<dlt::ledger_store> open_store(const std::string& dir) {
@@ -61,24 +53,12 @@ std::vector<dlt::block_row> shared(const dlt::chain& c, std::size_t from = 0) {
 /// The number of committed rows of `table`, as another reader of the file
 /// sees it (the node holds the directory's lock, not the file).
 std::int64_t committed_rows(const std::string& dir, const char* table = "blocks") {
-  sqlite3* db = nullptr;
-  std::int64_t n = -1;
-  if (sqlite3_open_v2((dir + "/ledger.sqlite").c_str(), &db,
-                      SQLITE_OPEN_READONLY, nullptr)
-      == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    // Blocks are stored in runs: the blocks, not the rows, are counted.
-    auto sql = std::string{table} == "blocks"
-                 ? std::string{"SELECT coalesce(sum(count), 0) FROM block_runs"}
-                 : std::string{"SELECT count(*) FROM "} + table;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr)
-          == SQLITE_OK
-        && sqlite3_step(st) == SQLITE_ROW)
-      n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
-  return n;
+  // Blocks are stored in runs: the blocks, not the rows, are counted.
+  return test::query_int(
+    dir + "/ledger.sqlite",
+    std::string{table} == "blocks"
+      ? std::string{"SELECT coalesce(sum(count), 0) FROM block_runs"}
+      : std::string{"SELECT count(*) FROM "} + table);
 }
 
 std::vector<std::string> hashes(const dlt::chain& c) {
