@@ -80,6 +80,7 @@ using relink_atom = caf::atom_constant<caf::atom("relink")>;
 using results_atom = caf::atom_constant<caf::atom("results")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using append_atom = caf::atom_constant<caf::atom("append")>;
+using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using confirm_atom = caf::atom_constant<caf::atom("confirm")>;
 using consensus_atom = caf::atom_constant<caf::atom("consensus")>;
@@ -618,7 +619,10 @@ using storage_actor = caf::typed_actor<
   /// sender's next commit. Changes from others meanwhile wait for that sync.
   caf::reacts_to<stage_atom, ledger_change>,
   /// Internal: syncs the changes gathered so far.
-  caf::reacts_to<flush_atom>>;
+  caf::reacts_to<flush_atom>,
+  /// Internal: copies a long write-ahead log into the database once the
+  /// answers are out, so the next change does not wait for it.
+  caf::reacts_to<checkpoint_atom>>;
 
 /// Owns the ledger: the one valid chain this node holds.
 using chain_actor = caf::typed_actor<

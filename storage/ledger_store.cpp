@@ -307,7 +307,8 @@ std::optional<std::string> ledger_store::prepare() {
   // SQLite copies the log into the database (a checkpoint) inside the
   // commit that makes the log long: storing an adopted chain of 100,000
   // blocks then wrote its 27 MB twice before the answer. The hook only
-  // notes the log's length; apply() checkpoints before its next change.
+  // notes the log's length; the storage actor checkpoints once the answers
+  // are out (checkpoint()), or apply() before its next change.
   sqlite3_wal_hook(
     db_,
     [](void* self, sqlite3*, const char*, int pages) {
@@ -592,6 +593,20 @@ std::optional<std::string> ledger_store::apply_one(const ledger_change& c) {
   return std::nullopt;
 }
 
+bool ledger_store::log_is_long() const {
+  return wal_pages_ * page_size_ >= checkpoint_bytes;
+}
+
+void ledger_store::checkpoint() {
+  // A failed checkpoint is retried before the next change. Nothing is
+  // written to a file not yet checked, or found damaged.
+  if (!open_ && !problem_ && !quick_check_pending_
+      && sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                   nullptr, nullptr)
+           == SQLITE_OK)
+    wal_pages_ = 0;
+}
+
 std::optional<std::string> ledger_store::begin() {
   if (problem_)
     return *problem_;
@@ -611,14 +626,8 @@ std::optional<std::string> ledger_store::begin() {
     }
     quick_check_pending_ = false;
   }
-  if (wal_pages_ * page_size_ >= checkpoint_bytes) {
-    // What the last commits logged, copied while no answer waits on it but
-    // this change's own (a failed checkpoint is retried with the next one).
-    if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                  nullptr, nullptr)
-        == SQLITE_OK)
-      wal_pages_ = 0;
-  }
+  if (log_is_long())
+    checkpoint(); // the storage actor had no quiet moment for it
   if (auto err = run(s.begin.get()))
     return "cannot begin a transaction: " + *err;
   open_ = true;

@@ -140,6 +140,14 @@ public:
   /// Drops what was staged and not yet applied (shutting down).
   void discard_staged();
 
+  /// The log holds at least checkpoint_bytes: checkpoint() now spares the
+  /// next change that work (apply() does it first otherwise).
+  bool log_is_long() const;
+  /// Copies the log into the database (SQLite's passive checkpoint), so the
+  /// next commit rewrites the log from its start. Between transactions
+  /// only; a failure is left to the next try.
+  void checkpoint();
+
   /// The database file.
   const std::string& path() const { return path_; }
 
@@ -161,8 +169,8 @@ private:
   int lock_fd_;
   std::string path_;
   std::optional<std::string> problem_; // see prepare()
-  /// Pages in the write-ahead log after the last commit; apply()
-  /// checkpoints first once they hold checkpoint_bytes (SQLite's own
+  /// Pages in the write-ahead log after the last commit; checkpoint() or
+  /// apply() copy them once they hold checkpoint_bytes (SQLite's own
   /// default threshold, 1,000 pages of 4 KiB, which it would apply inside
   /// the commit).
   int wal_pages_ = 0;

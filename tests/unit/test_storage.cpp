@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -308,6 +309,31 @@ TEST_CASE("the storage actor groups commits and stops storing after a failure") 
   self->request(storage, 10s, dlt::commit_atom::value, fine)
     .receive([](std::uint64_t) {}, [&](caf::error&) { refused = true; });
   CHECK(refused);
+  caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("the storage actor copies a long log into the database without waiting for the next change") {
+  // After an adopted chain, the next change (the first block caught up)
+  // waited ~20 ms for this copy inside its own commit.
+  temp_dir dir;
+  std::shared_ptr<dlt::ledger_store> store = open_store(dir.path);
+  REQUIRE(store->load());
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto storage = dlt::spawn_storage(sys, store, [](const std::string&) {});
+  auto db = dir.path + "/" + dlt::ledger_store::file_name;
+  auto before = std::filesystem::file_size(db);
+  dlt::ledger_change big; // ~6 MB: past the log's checkpoint threshold
+  for (int i = 1; i <= 400; ++i)
+    big.txs_added.push_back({i, dlt::transaction_json(std::string(16000, 'x'))});
+  CHECK(ask<std::uint64_t>(self, storage, dlt::commit_atom::value, big) == 1);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::filesystem::file_size(db) < before + 6'000'000
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  CHECK(std::filesystem::file_size(db) >= before + 6'000'000);
+  CHECK(committed_rows(dir.path, "pending") == 400);
   caf::anon_send_exit(storage, caf::exit_reason::user_shutdown);
 }
 
