@@ -251,7 +251,10 @@ def native_rows(args, row):
     work = tempfile.mkdtemp(prefix="dlt-bench-native-")
     try:
         plain, tls = [], []
-        for _ in range(repeats):  # alternating: the machine drifts
+        # Alternating, as the machine drifts; at least five each: a full
+        # sync is one sample per run, and three let one slow run decide.
+        links_repeats = repeats if args.quick else max(repeats, 5)
+        for _ in range(links_repeats):
             plain.append(links(args, None))
             tls.append(links(args, pki))
         med = lambda runs, key: statistics.median(r[key] for r in runs)
@@ -264,7 +267,7 @@ def native_rows(args, row):
             scale = 1000 if key == "push" else 1
             row(case + ", TLS", fmt % (t * scale), "plain " + fmt % (p * scale), t / p,
                 None if args.quick else ("<=", 1.2),
-                "median of %d alternating runs each" % repeats)
+                "median of %d alternating runs each" % links_repeats)
         loads = {"plain": [], "TLS": []}
         for _ in range(repeats):
             loads["plain"].append(dlt_load(args, None, work))
