@@ -85,9 +85,11 @@ TEST_CASE("nodes link, sync and gossip through their fronts") {
     b.self, b.actors.peers, dlt::register_atom::value,
     std::vector<std::string>{"caf://127.0.0.1:" + std::to_string(*port)});
   REQUIRE(out.invalid.empty());
+  // The link's hello may start a sync of its own that adopts a's chain
+  // first; then this round finds nothing longer. Either way, once it has
+  // answered, b holds a's chain.
   auto result = ask<dlt::consensus_outcome>(b.self, b.actors.consensus,
                                             dlt::consensus_atom::value);
-  CHECK(result.replaced);
   CHECK(result.view.height == 20);
   CHECK(b.chain() == a.chain());
   // b said hello: a's next block is pushed to it.
