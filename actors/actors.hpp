@@ -100,6 +100,7 @@ using restore_atom = caf::atom_constant<caf::atom("restore")>;
 using round_end_atom = caf::atom_constant<caf::atom("round_end")>;
 using size_atom = caf::atom_constant<caf::atom("size")>;
 using stage_atom = caf::atom_constant<caf::atom("stage")>;
+using stored_atom = caf::atom_constant<caf::atom("stored")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
@@ -296,6 +297,10 @@ struct block_popped {
 /// the miner). The hub coalesces these. `recent`: the last few added.
 struct mempool_changed {
   std::uint64_t pending = 0;
+  /// The mempool's count of changes when `pending` was taken. A reorg's
+  /// share reaches the hub through the chain actor, after its commit, so
+  /// it may arrive after a newer count: the hub keeps the newest.
+  std::uint64_t version = 0;
   std::uint64_t added = 0;
   std::uint64_t mined = 0;
   std::uint64_t requeued = 0; // orphaned by a reorg, queued again
@@ -658,10 +663,16 @@ using mempool_actor = caf::typed_actor<
   /// Queues one canonical transaction; answers the number pending.
   caf::replies_to<add_atom, std::string>::with<std::uint64_t>,
   /// Hands every pending transaction to the (single) miner as a batch that
-  /// stays in flight until confirmed or given back.
+  /// stays in flight until confirmed (see below) or given back.
   caf::replies_to<take_atom>::with<tx_batch>,
-  /// The in-flight batch is in a block now: forget it.
-  caf::reacts_to<confirm_atom>,
+  /// These transactions of the in-flight batch (by number) are in a block
+  /// now, or their fate cannot be told: forget them. The chain actor sends
+  /// it when it takes the block, before any later reorg's reconciliation;
+  /// they are reported with the next change (see stored_atom).
+  caf::reacts_to<confirm_atom, std::vector<std::int64_t>>,
+  /// From the miner: its block is stored; reports what it mined (events
+  /// tell only stored states).
+  caf::reacts_to<stored_atom>,
   /// The in-flight batch was not mined: back in front, in order.
   caf::reacts_to<restore_atom>,
   /// After a reorg: drops the transactions the adopted blocks carry from the

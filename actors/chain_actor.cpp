@@ -351,6 +351,14 @@ chain_behavior(chain_ptr_self self, chain blocks, std::vector<std::string> own,
           || origin.epoch < st.mempool_epoch)
         return false;
       st.own.insert(b->hash);
+      // The batch is in the chain from now on. The mempool hears it before
+      // anything this actor asks it later: a reorg orphaning this block and
+      // another adopting it again, both before the miner learns that it was
+      // stored, would otherwise find the batch still in flight, drop the
+      // adopted copy there and leave the requeued one pending, to be mined
+      // twice.
+      if (st.mempool && !origin.seqs.empty())
+        self->send(st.mempool, confirm_atom::value, origin.seqs);
       // The block and the removal of its transactions from the stored
       // mempool are one commit: after a crash they are pending or mined,
       // never both and never neither.

@@ -42,8 +42,10 @@ struct hub_state {
   std::optional<mempool_changed> mempool;
   bool flush_queued = false;
   std::chrono::steady_clock::time_point last_mempool_event;
-  /// The state the events told so far.
+  /// The state the events told so far (the mempool's newest count, and
+  /// its mempool_changed::version).
   std::uint64_t pending = 0;
+  std::uint64_t pending_version = 0;
   peers_changed peers;
   static inline const char* name = "event_hub";
 };
@@ -69,9 +71,7 @@ void offer(hub_ptr self, const event_ptr& e) {
 
 void emit(hub_ptr self, node_event ev) {
   auto& st = self->state;
-  if (auto p = std::get_if<mempool_changed>(&ev.what))
-    st.pending = p->pending;
-  else if (auto p = std::get_if<peers_changed>(&ev.what))
+  if (auto p = std::get_if<peers_changed>(&ev.what))
     st.peers = *p;
   auto rec = std::make_shared<event_record>();
   rec->time = wall_clock_seconds();
@@ -147,6 +147,17 @@ void keep_recent(tx_list& recent) {
                 std::make_move_iterator(kept.rend()));
 }
 
+/// A count older than one known already (see mempool_changed::version)
+/// is replaced by the known one; a newer one becomes the known one.
+void newest_pending(hub_state& st, mempool_changed& change) {
+  if (change.version >= st.pending_version) {
+    st.pending = change.pending;
+    st.pending_version = change.version;
+  } else {
+    change.pending = st.pending;
+  }
+}
+
 void coalesce(hub_ptr self, mempool_changed change) {
   auto& st = self->state;
   if (!st.mempool) {
@@ -157,6 +168,7 @@ void coalesce(hub_ptr self, mempool_changed change) {
     m.pending = change.pending;
     m.added += change.added;
     m.mined += change.mined;
+    m.requeued += change.requeued;
     for (auto& tx : change.recent)
       m.recent.push_back(std::move(tx));
   }
@@ -228,6 +240,7 @@ event_hub_actor::behavior_type hub_behavior(hub_ptr self,
   return {
     [self](node_event& ev) {
       if (auto m = std::get_if<mempool_changed>(&ev.what)) {
+        newest_pending(self->state, *m);
         offer_unnumbered(self, *m);
         return coalesce(self, std::move(*m));
       }

@@ -19,6 +19,7 @@
 #include <deque>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <caf/actor_system.hpp>
@@ -46,6 +47,10 @@ struct mempool_state {
   std::int64_t front_seq = 1; // last number given to a requeued one
   /// Counts reorgs reconciled; see batch_origin.
   std::uint64_t epoch = 0;
+  /// Counts the changes reported (mempool_changed::version).
+  std::uint64_t changes = 0;
+  /// Confirmed in a block, not yet reported (see stored_atom).
+  std::uint64_t mined_unreported = 0;
   ledger_limits limits;
   storage_actor storage; // null when ephemeral
   event_hub_actor hub;
@@ -65,7 +70,10 @@ using mempool_ptr = mempool_actor::stateful_pointer<mempool_state>;
 void report(mempool_ptr self, mempool_changed change) {
   if (!self->state.hub)
     return;
-  change.pending = self->state.held();
+  auto& st = self->state;
+  change.pending = st.held();
+  change.version = ++st.changes;
+  change.mined += std::exchange(st.mined_unreported, 0);
   self->send(self->state.hub, node_event{std::move(change)});
 }
 
@@ -229,9 +237,12 @@ mempool_delta reconcile(mempool_ptr self, tx_list& orphaned,
                     std::make_move_iterator(requeued.begin()),
                     std::make_move_iterator(requeued.end()));
   delta.epoch = ++st.epoch;
-  delta.event.mined = delta.change.txs_removed.size();
+  // Reported once the reorg is stored, after any block before it.
+  delta.event.mined = delta.change.txs_removed.size()
+                      + std::exchange(st.mined_unreported, 0);
   delta.event.requeued = requeued.size();
   delta.event.pending = st.held();
+  delta.event.version = ++st.changes;
   return delta;
 }
 
@@ -255,14 +266,25 @@ mempool_actor::behavior_type mempool_behavior(mempool_ptr self,
     [self](add_atom, std::string& json) { return add(self, json); },
     [self](flush_atom) { flush(self); },
     [self](take_atom) { return take(self); },
-    [self](confirm_atom) {
+    [self](confirm_atom, const std::vector<std::int64_t>& seqs) {
+      // By number: a batch confirmed late (the miner's append timed out)
+      // must not take a later batch with it.
       auto& st = self->state;
-      mempool_changed e;
-      e.mined = st.in_flight.size();
-      for (const auto& tx : st.in_flight)
-        st.bytes -= tx.json.size();
-      st.in_flight.clear();
-      report(self, std::move(e));
+      std::unordered_set<std::int64_t> gone(seqs.begin(), seqs.end());
+      std::deque<stored_tx> kept;
+      for (auto& tx : st.in_flight) {
+        if (gone.count(tx.seq)) {
+          ++st.mined_unreported;
+          st.bytes -= tx.json.size();
+        } else {
+          kept.push_back(std::move(tx));
+        }
+      }
+      st.in_flight = std::move(kept);
+    },
+    [self](stored_atom) {
+      if (self->state.mined_unreported > 0)
+        report(self, {});
     },
     [self](restore_atom) {
       // Back in place: requeued transactions may have gone in front of the

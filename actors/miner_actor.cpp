@@ -72,15 +72,16 @@ caf::error too_late() {
                          "nothing was mined");
 }
 
-// The mempool keeps the batch it handed out until we confirm or give it back
-// (see mempool_actor): a reorg meanwhile can then still drop from the batch
-// the transactions that the adopted blocks already carry.
+// The mempool keeps the batch it handed out until the chain actor takes it
+// in a block (and tells the mempool), or we give it back (see
+// mempool_actor): a reorg meanwhile can then still drop from the batch the
+// transactions that the adopted blocks already carry.
 void give_back(miner_ptr self) {
   self->send(self->state.mempool, restore_atom::value);
 }
 
-void confirm(miner_ptr self) {
-  self->send(self->state.mempool, confirm_atom::value);
+void forget(miner_ptr self, std::vector<std::int64_t> seqs) {
+  self->send(self->state.mempool, confirm_atom::value, std::move(seqs));
 }
 
 void take_and_mine(miner_ptr self, int attempt);
@@ -102,13 +103,16 @@ void try_append(miner_ptr self, tx_batch batch, int attempt) {
         auto b = std::make_shared<const block>(
           seal_block(tip.height + 1, tip.hash, wall_clock_seconds(),
                      batch.txs));
+        auto seqs = batch.origin.seqs;
         self
           ->request(self->state.chain, time_left(current_deadline(self)),
                     append_atom::value, b, std::move(batch.origin))
           .then(
             [self, b, attempt, valid = tip.valid](bool appended) {
               if (appended) {
-                confirm(self);
+                // The chain actor took the batch from the mempool as it
+                // took the block; now that it is stored, it can be told.
+                self->send(self->state.mempool, stored_atom::value);
                 finish(self, mine_outcome{b, valid});
                 return;
               }
@@ -122,10 +126,10 @@ void try_append(miner_ptr self, tx_batch batch, int attempt) {
                 fail(self, caf::make_error(caf::sec::request_timeout,
                                            "the chain tip kept moving"));
             },
-            [self](caf::error& err) {
+            [self, seqs = std::move(seqs)](caf::error& err) mutable {
               // The append may or may not have happened: drop the batch
               // rather than risk mining it twice.
-              confirm(self);
+              forget(self, std::move(seqs));
               fail(self, make_node_error(node_error::outcome_unknown,
                                          "the block was handed to the chain "
                                          "but not confirmed ("

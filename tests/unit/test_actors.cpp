@@ -85,6 +85,14 @@ struct node_fixture {
   }
 };
 
+dlt::node_status hub_status(caf::scoped_actor& self, const dlt::event_hub_actor& hub) {
+  dlt::node_status out;
+  self->request(hub, 10s, dlt::status_atom::value)
+    .receive([&](dlt::node_status& s) { out = std::move(s); },
+             [&](caf::error& err) { FAIL(self->system().render(err)); });
+  return out;
+}
+
 std::string chain_body(std::size_t n, double t0) {
   dlt::chain c{dlt::make_genesis(t0)};
   for (std::size_t i = 2; i <= n; ++i)
@@ -291,8 +299,82 @@ TEST_CASE("a reorg drops included transactions also from the miner's batch") {
     }
     auto pending = f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value);
     CHECK(pending.txs == dlt::tx_list{tx("t2")});
-    f.self->send(f.actors.mempool, dlt::confirm_atom::value);
+    f.self->send(f.actors.mempool, dlt::confirm_atom::value, pending.origin.seqs);
   }
+}
+
+TEST_CASE("the hub keeps the mempool's newest count, whatever order counts arrive in") {
+  // A reorg's count comes through the chain actor after its commit, so it
+  // can arrive after a later count straight from the mempool; a stale one
+  // left GET /status saying "pending" with nothing to mine.
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto hub = dlt::spawn_event_hub(sys, std::make_shared<dlt::published_chain>());
+  auto told = [&](std::uint64_t pending, std::uint64_t version) {
+    dlt::mempool_changed m;
+    m.pending = pending;
+    m.version = version;
+    self->send(hub, dlt::node_event{m});
+    return hub_status(self, hub).pending;
+  };
+  CHECK(told(3, 1) == 3);
+  CHECK(told(0, 3) == 0);
+  CHECK(told(2, 2) == 0); // older than the count told already
+  CHECK(told(5, 4) == 5);
+  self->send_exit(hub, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a late confirmation forgets its own batch, not the next one") {
+  node_fixture f;
+  auto tx = [](const char* d) { return dlt::transaction_json(d); };
+  f.add_tx("first");
+  auto first = f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value);
+  // The miner's append timed out: it forgets the batch; the chain actor,
+  // taking the block later, confirms the same numbers once more.
+  f.self->send(f.actors.mempool, dlt::confirm_atom::value, first.origin.seqs);
+  f.add_tx("second");
+  auto second = f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value);
+  REQUIRE(second.txs == dlt::tx_list{tx("second")});
+  f.self->send(f.actors.mempool, dlt::confirm_atom::value, first.origin.seqs);
+  CHECK(f.ask<std::uint64_t>(f.actors.mempool, dlt::size_atom::value) == 1);
+  f.self->send(f.actors.mempool, dlt::restore_atom::value);
+  CHECK(f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value).txs
+        == dlt::tx_list{tx("second")});
+}
+
+TEST_CASE("a mined block orphaned and adopted again leaves its transactions mined once") {
+  // The miner hears that its block was stored only after the commit; two
+  // reorgs in that window (one orphaning the block, one adopting a chain
+  // that carries it again) must leave its transaction in the chain only,
+  // not pending as well (dlt-load saw it mined twice).
+  node_fixture f{300ms, true};
+  auto genesis = f.current_chain().front();
+  f.add_tx("ours");
+  auto batch = f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value);
+  REQUIRE(batch.txs.size() == 1);
+  auto ours = std::make_shared<const dlt::block>(
+    dlt::seal_block(2, genesis.hash, 10.0, batch.txs));
+  REQUIRE(f.ask<bool>(f.actors.chain, dlt::append_atom::value, ours, batch.origin));
+  // No confirmation from us, the miner, yet.
+  f.peers["fork:1"] = {fake_peer::answer, chain_body(3, 50.0)};
+  f.register_peer("fork:1");
+  REQUIRE(f.ask<dlt::consensus_outcome>(f.actors.consensus,
+                                        dlt::consensus_atom::value).replaced);
+  CHECK(f.ask<std::uint64_t>(f.actors.mempool, dlt::size_atom::value) == 1);
+  dlt::chain back{genesis, *ours};
+  for (std::size_t i = 3; i <= 4; ++i)
+    back.push_back(dlt::seal_block(i, back.back().hash, 10.0 + i,
+                                   {dlt::transaction_json("theirs")}));
+  f.peers["fork:1"].mode = fake_peer::fail;
+  f.peers["back:1"] = {fake_peer::answer, "{\"chain\": " + dlt::chain_json_array(back)
+                                            + ", \"is_valid\": true}"};
+  f.register_peer("back:1");
+  auto out = f.ask<dlt::consensus_outcome>(f.actors.consensus, dlt::consensus_atom::value);
+  REQUIRE(out.replaced);
+  REQUIRE(out.view.tip_hash == back.back().hash);
+  CHECK(f.ask<std::uint64_t>(f.actors.mempool, dlt::size_atom::value) == 0);
+  CHECK(f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value).txs.empty());
 }
 
 TEST_CASE("the registry normalizes, deduplicates and reports refusals") {

@@ -45,7 +45,8 @@ dlt::mempool_actor::behavior_type silent_mempool() {
       return caf::delegated<std::uint64_t>{}; // answer never comes
     },
     [](dlt::take_atom) { return dlt::tx_batch{}; },
-    [](dlt::confirm_atom) {},
+    [](dlt::confirm_atom, const std::vector<std::int64_t>&) {},
+    [](dlt::stored_atom) {},
     [](dlt::restore_atom) {},
     [](dlt::reconcile_atom, const dlt::tx_list&, const dlt::tx_list&) {
       return dlt::mempool_delta{};

@@ -49,7 +49,8 @@ dlt::mempool_actor::behavior_type failing_mempool(stuck_mode mode) {
   return {
     [](dlt::add_atom, const std::string&) { return std::uint64_t{0}; },
     [](dlt::take_atom) { return dlt::tx_batch{}; },
-    [](dlt::confirm_atom) {},
+    [](dlt::confirm_atom, const std::vector<std::int64_t>&) {},
+    [](dlt::stored_atom) {},
     [](dlt::restore_atom) {},
     [mode](dlt::reconcile_atom, const dlt::tx_list&,
            const dlt::tx_list&) -> caf::result<dlt::mempool_delta> {
