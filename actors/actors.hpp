@@ -666,12 +666,14 @@ using mempool_actor = caf::typed_actor<
   /// stays in flight until confirmed (see below) or given back.
   caf::replies_to<take_atom>::with<tx_batch>,
   /// These transactions of the in-flight batch (by number) are in a block
-  /// now, or their fate cannot be told: forget them. The chain actor sends
-  /// it when it takes the block, before any later reorg's reconciliation;
-  /// they are reported with the next change (see stored_atom).
+  /// now, or their fate cannot be told: no reorg's reconciliation touches
+  /// them again. The chain actor sends it as it takes the block, before
+  /// anything it asks later. They stay listed as pending until stored_atom
+  /// (or a reorg, which comes after the block in storage).
   caf::reacts_to<confirm_atom, std::vector<std::int64_t>>,
-  /// From the miner: its block is stored; reports what it mined (events
-  /// tell only stored states).
+  /// From the miner: the confirmed transactions' block is stored (or the
+  /// append's outcome is unknown): forgets them and reports them mined
+  /// (events tell only stored states).
   caf::reacts_to<stored_atom>,
   /// The in-flight batch was not mined: back in front, in order.
   caf::reacts_to<restore_atom>,

@@ -41,7 +41,7 @@ struct mempool_state {
   std::deque<stored_tx> pending; // ascending seq
   /// Taken by the miner, not yet confirmed in a block or given back.
   std::deque<stored_tx> in_flight;
-  /// Canonical bytes of `pending` and `in_flight` together.
+  /// Canonical bytes of `pending`, `in_flight` and `mined_unstored`.
   std::uint64_t bytes = 0;
   std::int64_t back_seq = 0;  // last number given to a new transaction
   std::int64_t front_seq = 1; // last number given to a requeued one
@@ -49,8 +49,12 @@ struct mempool_state {
   std::uint64_t epoch = 0;
   /// Counts the changes reported (mempool_changed::version).
   std::uint64_t changes = 0;
-  /// Confirmed in a block, not yet reported (see stored_atom).
-  std::uint64_t mined_unreported = 0;
+  /// Taken in a block by the chain actor, not yet known to be stored (see
+  /// stored_atom): still listed and counted as pending, so a client never
+  /// finds a transaction neither pending nor in GET /chain; but out of
+  /// reach of reconcile, which learns of them from the chain (they are in
+  /// its blocks, or orphaned and requeued).
+  std::deque<stored_tx> mined_unstored;
   ledger_limits limits;
   storage_actor storage; // null when ephemeral
   event_hub_actor hub;
@@ -62,7 +66,16 @@ struct mempool_state {
   bool flush_queued = false;
   static inline const char* name = "mempool";
 
-  std::uint64_t held() const { return pending.size() + in_flight.size(); }
+  std::uint64_t held() const {
+    return pending.size() + in_flight.size() + mined_unstored.size();
+  }
+
+  /// Forgets the transactions confirmed mined; answers how many.
+  std::uint64_t drop_mined() {
+    for (const auto& tx : mined_unstored)
+      bytes -= tx.json.size();
+    return std::exchange(mined_unstored, {}).size();
+  }
 };
 
 using mempool_ptr = mempool_actor::stateful_pointer<mempool_state>;
@@ -73,7 +86,6 @@ void report(mempool_ptr self, mempool_changed change) {
   auto& st = self->state;
   change.pending = st.held();
   change.version = ++st.changes;
-  change.mined += std::exchange(st.mined_unreported, 0);
   self->send(self->state.hub, node_event{std::move(change)});
 }
 
@@ -237,9 +249,9 @@ mempool_delta reconcile(mempool_ptr self, tx_list& orphaned,
                     std::make_move_iterator(requeued.begin()),
                     std::make_move_iterator(requeued.end()));
   delta.epoch = ++st.epoch;
-  // Reported once the reorg is stored, after any block before it.
-  delta.event.mined = delta.change.txs_removed.size()
-                      + std::exchange(st.mined_unreported, 0);
+  // Blocks taken before this reorg are stored before it (one storage
+  // actor, in order): they are reported with it, once it is stored.
+  delta.event.mined = delta.change.txs_removed.size() + st.drop_mined();
   delta.event.requeued = requeued.size();
   delta.event.pending = st.held();
   delta.event.version = ++st.changes;
@@ -274,8 +286,7 @@ mempool_actor::behavior_type mempool_behavior(mempool_ptr self,
       std::deque<stored_tx> kept;
       for (auto& tx : st.in_flight) {
         if (gone.count(tx.seq)) {
-          ++st.mined_unreported;
-          st.bytes -= tx.json.size();
+          st.mined_unstored.push_back(std::move(tx));
         } else {
           kept.push_back(std::move(tx));
         }
@@ -283,8 +294,12 @@ mempool_actor::behavior_type mempool_behavior(mempool_ptr self,
       st.in_flight = std::move(kept);
     },
     [self](stored_atom) {
-      if (self->state.mined_unreported > 0)
-        report(self, {});
+      auto& st = self->state;
+      if (st.mined_unstored.empty())
+        return; // a reorg reported them already
+      mempool_changed e;
+      e.mined = st.drop_mined();
+      report(self, std::move(e));
     },
     [self](restore_atom) {
       // Back in place: requeued transactions may have gone in front of the
@@ -312,7 +327,7 @@ mempool_actor::behavior_type mempool_behavior(mempool_ptr self,
       auto& st = self->state;
       pending_list out;
       out.pending = st.held();
-      for (const auto* q : {&st.in_flight, &st.pending})
+      for (const auto* q : {&st.mined_unstored, &st.in_flight, &st.pending})
         for (const auto& tx : *q) {
           if (out.first.size() >= limit)
             return out;

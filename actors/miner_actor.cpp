@@ -80,8 +80,10 @@ void give_back(miner_ptr self) {
   self->send(self->state.mempool, restore_atom::value);
 }
 
+/// The append's outcome is unknown: the mempool drops the batch now.
 void forget(miner_ptr self, std::vector<std::int64_t> seqs) {
   self->send(self->state.mempool, confirm_atom::value, std::move(seqs));
+  self->send(self->state.mempool, stored_atom::value);
 }
 
 void take_and_mine(miner_ptr self, int attempt);

@@ -157,8 +157,9 @@ class EventsOverHttpPeers(unittest.TestCase):
                 first = b.next(10)
                 self.assertEqual(first.name, "snapshot")
                 post(node, "/transactions/new", {"data": "seen"})
+                live.step(["tx"])
                 post(node, "/mine")
-                live.step(["tx", "block", "tx"])
+                live.step(["block", "tx"])
                 seen = b.until(lambda e: e.name == "tx" and e.data["pending"] == 0)
                 last = seen[-1].id
                 b.close()
@@ -330,9 +331,12 @@ class EventsOverNativeLinks(unittest.TestCase):
 
         # Node 1 mines block 2. Node 2 (its own genesis) syncs from the
         # announcer: the chain event names it as listed in total_nodes.
+        # Each event is checked against the API as it comes: the next change
+        # waits for it.
         post(n1, "/transactions/new", {"data": "over caf"})
+        o1.step(["tx"])
         body = post(n1, "/mine")[1]
-        o1.step(["tx", "block", "tx"])
+        o1.step(["block", "tx"])
         chain_ev, cons = o2.step(["chain", "consensus"])
         self.assertEqual(chain_ev.data, {
             "height": 2, "tip": block_hash(body["new_block"]), "fork_index": 0,
@@ -341,8 +345,9 @@ class EventsOverNativeLinks(unittest.TestCase):
 
         # Block 3 extends node 2's tip: a block event of origin gossip.
         post(n1, "/transactions/new", {"data": "pushed"})
+        o1.step(["tx"])
         body = post(n1, "/mine")[1]
-        mined = o1.step(["tx", "block", "tx"])[1]
+        mined = o1.step(["block", "tx"])[0]
         self.assertEqual(mined.data["origin"], "mined")
         gossip = o2.step(["block"])[0]
         self.assertEqual(gossip.data["origin"], "gossip")
@@ -354,8 +359,9 @@ class EventsOverNativeLinks(unittest.TestCase):
         self.assertEqual(o1.step(["pop"])[0].data["index"], 3)
         for text in ("fork 3", "fork 4"):
             post(n1, "/transactions/new", {"data": text})
+            o1.step(["tx"])
             body = post(n1, "/mine")[1]
-            o1.step(["tx", "block", "tx"])
+            o1.step(["block", "tx"])
         got = o2.drain(quiet=1.0)
         # Block 3' is announced at node 2's height: at most a kept round.
         names = [e.name for e in got]

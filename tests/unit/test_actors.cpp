@@ -333,6 +333,7 @@ TEST_CASE("a late confirmation forgets its own batch, not the next one") {
   // The miner's append timed out: it forgets the batch; the chain actor,
   // taking the block later, confirms the same numbers once more.
   f.self->send(f.actors.mempool, dlt::confirm_atom::value, first.origin.seqs);
+  f.self->send(f.actors.mempool, dlt::stored_atom::value);
   f.add_tx("second");
   auto second = f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value);
   REQUIRE(second.txs == dlt::tx_list{tx("second")});
@@ -341,6 +342,27 @@ TEST_CASE("a late confirmation forgets its own batch, not the next one") {
   f.self->send(f.actors.mempool, dlt::restore_atom::value);
   CHECK(f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value).txs
         == dlt::tx_list{tx("second")});
+}
+
+TEST_CASE("a transaction in a block being stored is still listed as pending") {
+  // Between the chain taking a block and the miner hearing it is stored,
+  // GET /chain does not show the block yet: the transaction must not
+  // vanish from GET /transactions/pending meanwhile.
+  node_fixture f;
+  auto genesis = f.current_chain().front();
+  f.add_tx("between");
+  auto batch = f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value);
+  auto b = std::make_shared<const dlt::block>(
+    dlt::seal_block(2, genesis.hash, 10.0, batch.txs));
+  REQUIRE(f.ask<bool>(f.actors.chain, dlt::append_atom::value, b, batch.origin));
+  auto listed = f.ask<dlt::pending_list>(f.actors.mempool, dlt::pending_atom::value,
+                                         std::uint64_t{10});
+  CHECK(listed.pending == 1);
+  CHECK(listed.first == dlt::tx_list{dlt::transaction_json("between")});
+  // ... but it is not handed to the miner again.
+  CHECK(f.ask<dlt::tx_batch>(f.actors.mempool, dlt::take_atom::value).txs.empty());
+  f.self->send(f.actors.mempool, dlt::stored_atom::value);
+  CHECK(f.ask<std::uint64_t>(f.actors.mempool, dlt::size_atom::value) == 0);
 }
 
 TEST_CASE("a mined block orphaned and adopted again leaves its transactions mined once") {
